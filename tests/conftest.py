@@ -1,0 +1,94 @@
+"""Shared fixtures: one simulated AWS account per test session.
+
+Loading the AWS-managed policies into moto takes about a second, so the
+account is created once per session (per xdist worker) and every test gets it
+back empty: the ``iam`` fixture deletes the users, groups and customer
+policies a test created.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.iam import models as iam_models
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def _aws_style_id(prefix: str) -> str:
+    """An IAM unique ID as AWS issues them: a 4-letter prefix and 17 characters."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+
+
+def _patch_moto_ids() -> None:
+    """moto issues random lowercase IDs; give users ``AIDA...`` and groups ``AGPA...``."""
+    for model, prefix in ((iam_models.User, "AIDA"), (iam_models.Group, "AGPA")):
+        original = model.__init__
+        if getattr(original, "_aws_style_ids", False):
+            continue
+
+        def init(self, *args, _original=original, _prefix=prefix, **kwargs):
+            _original(self, *args, **kwargs)
+            self.id = _aws_style_id(_prefix)
+
+        init._aws_style_ids = True
+        model.__init__ = init
+
+
+@pytest.fixture(scope="session")
+def aws_account() -> Iterator[None]:
+    """A moto account with the AWS-managed policies loaded, for the whole session."""
+    mp = pytest.MonkeyPatch()
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "MOTO_ACCOUNT_ID": ACCOUNT_ID,
+    }.items():
+        mp.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        mp.delenv(key, raising=False)
+    _patch_moto_ids()
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+        yield
+    mp.undo()
+
+
+def _empty_account(iam) -> None:
+    """Delete every user, group and customer managed policy (AWS-managed ones stay)."""
+    for group in iam.list_groups()["Groups"]:
+        name = group["GroupName"]
+        for user in iam.get_group(GroupName=name)["Users"]:
+            iam.remove_user_from_group(GroupName=name, UserName=user["UserName"])
+        for policy in iam.list_attached_group_policies(GroupName=name)["AttachedPolicies"]:
+            iam.detach_group_policy(GroupName=name, PolicyArn=policy["PolicyArn"])
+        for policy_name in iam.list_group_policies(GroupName=name)["PolicyNames"]:
+            iam.delete_group_policy(GroupName=name, PolicyName=policy_name)
+        iam.delete_group(GroupName=name)
+    for user in iam.list_users()["Users"]:
+        name = user["UserName"]
+        for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+            iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
+        for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
+            iam.delete_user_policy(UserName=name, PolicyName=policy_name)
+        iam.delete_user(UserName=name)
+    for policy in iam.list_policies(Scope="Local")["Policies"]:
+        iam.delete_policy(PolicyArn=policy["Arn"])
+
+
+@pytest.fixture
+def iam(aws_account):
+    """An IAM client on the session's account, emptied after the test."""
+    client = boto3.client("iam", region_name=REGION)
+    _empty_account(client)
+    yield client
+    _empty_account(client)
