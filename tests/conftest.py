@@ -8,56 +8,32 @@ policies a test created.
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.iam import models as iam_models
 
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
-_ID_ALPHABET = string.ascii_uppercase + string.digits
+from no_direct_policies.simulated_account import (
+    ACCOUNT_ID,
+    CLEARED_ENV,
+    REGION,
+    SIMULATED_ENV,
+    patch_moto_ids,
+)
 
-
-def _aws_style_id(prefix: str) -> str:
-    """An IAM unique ID as AWS issues them: a 4-letter prefix and 17 characters."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
-
-
-def _patch_moto_ids() -> None:
-    """moto issues random lowercase IDs; give users ``AIDA...`` and groups ``AGPA...``."""
-    for model, prefix in ((iam_models.User, "AIDA"), (iam_models.Group, "AGPA")):
-        original = model.__init__
-        if getattr(original, "_aws_style_ids", False):
-            continue
-
-        def init(self, *args, _original=original, _prefix=prefix, **kwargs):
-            _original(self, *args, **kwargs)
-            self.id = _aws_style_id(_prefix)
-
-        init._aws_style_ids = True
-        model.__init__ = init
+__all__ = ["ACCOUNT_ID", "REGION"]
 
 
 @pytest.fixture(scope="session")
 def aws_account() -> Iterator[None]:
     """A moto account with the AWS-managed policies loaded, for the whole session."""
     mp = pytest.MonkeyPatch()
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "MOTO_ACCOUNT_ID": ACCOUNT_ID,
-    }.items():
+    for key, value in SIMULATED_ENV.items():
         mp.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    for key in CLEARED_ENV:
         mp.delenv(key, raising=False)
-    _patch_moto_ids()
+    patch_moto_ids()
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         yield
     mp.undo()
