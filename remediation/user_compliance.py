@@ -1,0 +1,1 @@
+../rules/IAM_USER_NO_DIRECT_POLICIES/user_compliance.py

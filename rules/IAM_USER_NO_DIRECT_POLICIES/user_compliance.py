@@ -1,0 +1,289 @@
+"""The compliance decision for one IAM user, free of rdklib and of any AWS call.
+
+The rule Lambda, the remediation helper and the command line all import this
+module, so "which policies sit directly on a user, and is that allowed" has a
+single home. It parses the rule's string parameters, builds a ``UserPolicies``
+from either a Config configuration item or a GetAccountAuthorizationDetails
+entry, and turns it into a ``Verdict`` with the annotation shown on the Config
+dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+COMPLIANT = "COMPLIANT"
+NON_COMPLIANT = "NON_COMPLIANT"
+NOT_APPLICABLE = "NOT_APPLICABLE"
+
+ANNOTATION_LIMIT = 256  # PutEvaluations rejects longer annotations
+AUTHORIZATION_DETAILS_PAGE_SIZE = 1000  # the largest MaxItems IAM accepts
+
+# Parameters rdklib reads itself (role assumption); they are accepted and ignored here.
+RDKLIB_PARAMETERS = frozenset({"AssumeRoleMode", "ExecutionRoleName", "ExecutionRoleRegion"})
+RULE_PARAMETERS = (
+    "ExemptUserNames",
+    "ExemptUserPathPrefixes",
+    "ExemptPolicyArns",
+    "CheckInlinePolicies",
+)
+
+# IAM's own patterns. A comma is legal in a user name but separates list items here.
+_USER_NAME = re.compile(r"[\w+=.@-]{1,64}")
+_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
+_POLICY_ARN = re.compile(
+    r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:aws|\d{12}):policy/"
+    r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}"
+)
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """The rule's parameters, validated and parsed."""
+
+    exempt_user_names: frozenset[str] = frozenset()
+    exempt_path_prefixes: tuple[str, ...] = ()
+    exempt_policy_arns: frozenset[str] = frozenset()
+    check_inline_policies: bool = False
+
+
+@dataclass(frozen=True)
+class AttachedPolicy:
+    """A managed policy attached to a user."""
+
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class UserPolicies:
+    """What the decision needs to know about one IAM user."""
+
+    user_name: str
+    user_id: str
+    path: str
+    attached_policies: tuple[AttachedPolicy, ...] = ()
+    inline_policy_names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_configuration_item(cls, configuration_item: Mapping[str, Any]) -> UserPolicies:
+        """Build from an ``AWS::IAM::User`` configuration item; null or missing lists are empty."""
+        configuration = configuration_item.get("configuration")
+        if not isinstance(configuration, Mapping):
+            raise ValueError(
+                f"The configuration item of {configuration_item.get('resourceId')!r} has no "
+                "'configuration' object; an AWS::IAM::User item recorded as OK always has one."
+            )
+        return cls(
+            user_name=configuration.get("userName") or configuration_item["resourceName"],
+            user_id=configuration_item["resourceId"],
+            path=configuration.get("path") or "/",
+            attached_policies=tuple(
+                AttachedPolicy(name=item["policyName"], arn=item["policyArn"])
+                for item in configuration.get("attachedManagedPolicies") or ()
+            ),
+            inline_policy_names=tuple(
+                item["policyName"] for item in configuration.get("userPolicyList") or ()
+            ),
+        )
+
+    @classmethod
+    def from_authorization_details(cls, user_detail: Mapping[str, Any]) -> UserPolicies:
+        """Build from one ``UserDetailList`` entry of GetAccountAuthorizationDetails."""
+        return cls(
+            user_name=user_detail["UserName"],
+            user_id=user_detail["UserId"],
+            path=user_detail.get("Path") or "/",
+            attached_policies=tuple(
+                AttachedPolicy(name=item["PolicyName"], arn=item["PolicyArn"])
+                for item in user_detail.get("AttachedManagedPolicies") or ()
+            ),
+            inline_policy_names=tuple(
+                item["PolicyName"] for item in user_detail.get("UserPolicyList") or ()
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The evaluation of one user: a Config compliance type and its annotation."""
+
+    compliance_type: str
+    annotation: str
+
+
+def _split(value: str) -> list[str]:
+    """Comma-separated items, blanks dropped (a trailing comma is harmless)."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _checked_items(
+    value: str, parameter: str, pattern: re.Pattern[str], expected: str
+) -> list[str]:
+    items = _split(value)
+    for item in items:
+        if not pattern.fullmatch(item):
+            raise ValueError(
+                f"Rule parameter {parameter} holds {item!r}, which is not {expected}. "
+                f"Fix the value of {parameter} (comma-separated list)."
+            )
+    return items
+
+
+def parse_policy_arns(value: str, parameter: str = "ExemptPolicyArns") -> frozenset[str]:
+    """Parse a comma-separated list of managed policy ARNs; raise ValueError naming a bad one."""
+    return frozenset(
+        _checked_items(
+            value,
+            parameter,
+            _POLICY_ARN,
+            "a managed policy ARN such as arn:aws:iam::aws:policy/IAMUserChangePassword",
+        )
+    )
+
+
+def _parse_bool(value: str, parameter: str) -> bool:
+    normalised = value.strip().lower()
+    if normalised in ("", "false"):
+        return False
+    if normalised == "true":
+        return True
+    raise ValueError(f"Rule parameter {parameter} is {value!r}; set it to 'true' or 'false'.")
+
+
+def parse_rule_parameters(params: Mapping[str, Any]) -> RuleOptions:
+    """Validate and parse the rule parameters as Config passes them (all strings).
+
+    Raises ValueError naming the parameter, the bad value and the fix.
+    """
+    unknown = sorted(set(params) - set(RULE_PARAMETERS) - RDKLIB_PARAMETERS)
+    if unknown:
+        raise ValueError(
+            f"Unknown rule parameter(s) {', '.join(unknown)}; "
+            f"the rule accepts {', '.join(RULE_PARAMETERS)} (and rdklib's "
+            f"{', '.join(sorted(RDKLIB_PARAMETERS))}). Fix the parameter name."
+        )
+    for name in RULE_PARAMETERS:
+        if not isinstance(params.get(name, ""), str):
+            raise ValueError(
+                f"Rule parameter {name} is {params[name]!r}; Config parameters are strings, "
+                f"pass it as a string."
+            )
+    return RuleOptions(
+        exempt_user_names=frozenset(
+            _checked_items(
+                params.get("ExemptUserNames", ""),
+                "ExemptUserNames",
+                _USER_NAME,
+                "an IAM user name (1-64 of letters, digits and +=.@_-)",
+            )
+        ),
+        exempt_path_prefixes=tuple(
+            _checked_items(
+                params.get("ExemptUserPathPrefixes", ""),
+                "ExemptUserPathPrefixes",
+                _PATH,
+                "an IAM path that starts and ends with '/' (such as /breakglass/)",
+            )
+        ),
+        exempt_policy_arns=parse_policy_arns(params.get("ExemptPolicyArns", "")),
+        check_inline_policies=_parse_bool(
+            params.get("CheckInlinePolicies", ""), "CheckInlinePolicies"
+        ),
+    )
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _names(names: Sequence[str], shown: int) -> str:
+    """The first ``shown`` names, then how many were cut."""
+    listed = ", ".join(names[:shown])
+    hidden = len(names) - shown
+    if not hidden:
+        return listed
+    return f"{listed}, ... and {hidden} more" if listed else f"... and {hidden} more"
+
+
+def _render(managed: Sequence[str], inline: Sequence[str], shown: tuple[int, int]) -> str:
+    parts = []
+    if managed:
+        count = _plural(len(managed), "managed policy", "managed policies")
+        parts.append(f"{count} attached directly: {_names(managed, shown[0])}")
+    if inline:
+        count = _plural(len(inline), "inline policy", "inline policies")
+        parts.append(f"{count} on the user: {_names(inline, shown[1])}")
+    if inline:
+        advice = "Move them to a group and add the user to it."
+    elif len(managed) == 1:
+        advice = "Attach it to a group and add the user to it."
+    else:
+        advice = "Attach them to a group and add the user to it."
+    return "; ".join(parts) + ". " + advice
+
+
+def non_compliant_annotation(managed: Sequence[str], inline: Sequence[str] = ()) -> str:
+    """Name the offending policies and the fix, cutting names to stay within 256 characters."""
+    shown = [len(managed), len(inline)]
+    text = _render(managed, inline, (shown[0], shown[1]))
+    while len(text) > ANNOTATION_LIMIT and any(shown):
+        # Cut from the longer list first so both kinds stay visible.
+        longer = 0 if shown[0] >= shown[1] else 1
+        shown[longer] -= 1
+        text = _render(managed, inline, (shown[0], shown[1]))
+    return text[:ANNOTATION_LIMIT]
+
+
+def decide(user: UserPolicies, options: RuleOptions) -> Verdict:
+    """Decide whether one user complies: no non-exempt policy may sit directly on it."""
+    if user.user_name in options.exempt_user_names:
+        return Verdict(
+            NOT_APPLICABLE,
+            f"User {user.user_name} is exempt: listed in the rule parameter ExemptUserNames.",
+        )
+    for prefix in options.exempt_path_prefixes:
+        if user.path.startswith(prefix):
+            # IAM paths may be 512 characters long: shorten the prefix, keep the parameter name.
+            shown = prefix if len(prefix) <= 120 else prefix[:117] + "..."
+            annotation = (
+                f"User path {user.path if len(user.path) <= 60 else '...'} is exempt: it starts "
+                f"with {shown}, listed in the rule parameter ExemptUserPathPrefixes."
+            )
+            return Verdict(NOT_APPLICABLE, annotation[:ANNOTATION_LIMIT])
+    managed = [
+        policy.name
+        for policy in user.attached_policies
+        if policy.arn not in options.exempt_policy_arns
+    ]
+    inline = list(user.inline_policy_names) if options.check_inline_policies else []
+    if managed or inline:
+        return Verdict(NON_COMPLIANT, non_compliant_annotation(managed, inline))
+    if options.check_inline_policies:
+        return Verdict(COMPLIANT, "No managed or inline policies directly on the user.")
+    return Verdict(COMPLIANT, "No managed policies attached directly.")
+
+
+def iter_account_users(
+    iam_client: Any, on_page: Callable[[int], None] | None = None
+) -> Iterator[UserPolicies]:
+    """Every IAM user of the account with its policies, one GetAccountAuthorizationDetails
+    page (up to 1000 users) at a time; ``on_page(users_so_far)`` runs after each page.
+
+    A failed call raises botocore's ClientError (after botocore's own retries).
+    """
+    request: dict[str, Any] = {"Filter": ["User"], "MaxItems": AUTHORIZATION_DETAILS_PAGE_SIZE}
+    users_so_far = 0
+    while True:
+        page = iam_client.get_account_authorization_details(**request)
+        for user_detail in page.get("UserDetailList") or ():
+            users_so_far += 1
+            yield UserPolicies.from_authorization_details(user_detail)
+        if on_page is not None:
+            on_page(users_so_far)
+        if not page.get("IsTruncated"):
+            return
+        request["Marker"] = page["Marker"]
