@@ -1,0 +1,194 @@
+"""``python -m no_direct_policies audit|remediate|demo``: the rule and its fix from a shell.
+
+Exit codes: 0 success (audit: every user compliant or exempt); 1 the audit
+found a NON_COMPLIANT user; 2 bad arguments or rule options; 3 an AWS error
+(credentials, access denied, throttling after retries, unreachable endpoint);
+4 the remediation refused a user (nothing was changed for that user).
+Errors end with one line on stderr naming the cause and the fix; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from user_compliance import RuleOptions, parse_rule_parameters
+
+from no_direct_policies import audit, output
+from no_direct_policies.aws_session import (
+    EXIT_NONCOMPLIANT,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    CommandError,
+    describe_aws_error,
+    iam_client,
+)
+
+PROG = "python -m no_direct_policies"
+_OPTION_OF_PARAMETER = {
+    "ExemptUserNames": "--exempt-user-names",
+    "ExemptUserPathPrefixes": "--exempt-user-path-prefixes",
+    "ExemptPolicyArns": "--exempt-policy-arns",
+    "CheckInlinePolicies": "--check-inline-policies",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line and exit code 2, without usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CommandError(f"{message} (see {self.prog} --help)", EXIT_USAGE)
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS connection (standard credential chain)")
+    group.add_argument("--profile", help="named profile from ~/.aws/config")
+    group.add_argument("--region", help="region for signing (IAM is global; default us-east-1)")
+    group.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="AWS endpoint, e.g. a moto server or LocalStack (default: AWS_ENDPOINT_URL)",
+    )
+
+
+def _add_rule_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("rule options (the rule's parameters, same syntax)")
+    group.add_argument("--exempt-user-names", default="", help="comma-separated user names")
+    group.add_argument(
+        "--exempt-user-path-prefixes",
+        default="",
+        help="comma-separated IAM paths, e.g. /breakglass/",
+    )
+    group.add_argument(
+        "--exempt-policy-arns", default="", help="comma-separated managed policy ARNs"
+    )
+    group.add_argument(
+        "--check-inline-policies",
+        action="store_true",
+        help="inline user policies also make a user NON_COMPLIANT",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar (public so the README's usage can be checked against it)."""
+    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    audit_parser = commands.add_parser(
+        "audit", help="read-only: judge every IAM user (exit 1 if any is NON_COMPLIANT)"
+    )
+    _add_rule_options(audit_parser)
+    _add_connection_options(audit_parser)
+    audit_parser.add_argument("--format", choices=output.FORMATS, default="table")
+
+    fix = commands.add_parser(
+        "remediate", help="show (default) or --apply the move of users' policies to groups"
+    )
+    fix.add_argument("--apply", action="store_true", help="execute the plan (default: dry run)")
+    fix.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="user to remediate (repeatable; default: every NON_COMPLIANT user)",
+    )
+    helper = fix.add_argument_group("helper options (as the SSM document's parameters)")
+    helper.add_argument("--group-path", help="path of the groups created (helper default)")
+    helper.add_argument("--group-name-prefix", help="prefix of group names (helper default)")
+    helper.add_argument(
+        "--move-inline-policies",
+        action="store_true",
+        help="also move inline user policies to the group",
+    )
+    _add_rule_options(fix)
+    _add_connection_options(fix)
+    fix.add_argument("--format", choices=output.FORMATS, default="table")
+
+    commands.add_parser("demo", help="run the whole product on a simulated account")
+    return parser
+
+
+def _rule_options(args: argparse.Namespace) -> RuleOptions:
+    try:
+        return parse_rule_parameters(
+            {
+                "ExemptUserNames": args.exempt_user_names,
+                "ExemptUserPathPrefixes": args.exempt_user_path_prefixes,
+                "ExemptPolicyArns": args.exempt_policy_arns,
+                "CheckInlinePolicies": "true" if args.check_inline_policies else "false",
+            }
+        )
+    except ValueError as error:
+        # The rule's message names its parameter; add the option that carries it here.
+        options = [flag for name, flag in _OPTION_OF_PARAMETER.items() if name in str(error)]
+        where = f" (command-line option {options[0]})" if options else ""
+        raise CommandError(f"{error}{where}", EXIT_USAGE) from error
+
+
+def _client(args: argparse.Namespace) -> Any:
+    return iam_client(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
+
+
+def run_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """``audit``: print every user's verdict; exit 1 when any user is NON_COMPLIANT."""
+    options = _rule_options(args)
+    _, rows = audit.audit_account(_client(args), options, on_page=audit.progress_printer(stderr))
+    print(output.render_audit(rows, args.format, colour=output.use_colour(stdout)), file=stdout)
+    return EXIT_NONCOMPLIANT if audit.any_noncompliant(rows) else EXIT_OK
+
+
+def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """``remediate``: the helper's plan (dry run) or, with ``--apply``, its result."""
+    from no_direct_policies import remediate  # noqa: PLC0415 - audit must not need the helper
+
+    options = _rule_options(args)
+    client = _client(args)
+    users, _ = audit.audit_account(client, options, on_page=audit.progress_printer(stderr))
+    chosen, skipped = remediate.select_users(users, args.user, options)
+    for skip in skipped:
+        print(f"{skip['UserName']}: skipped, the rule exempts it: {skip['Reason']}", file=stderr)
+    results, refusals = remediate.remediate_users(
+        client,
+        chosen,
+        apply=args.apply,
+        helper_options={
+            "GroupPath": args.group_path,
+            "GroupNamePrefix": args.group_name_prefix,
+            "ExemptPolicyArns": args.exempt_policy_arns or None,
+            "MoveInlinePolicies": args.move_inline_policies or None,
+        },
+    )
+    colour = output.use_colour(stdout)
+    print(output.render_remediation(results, refusals, args.format, colour=colour), file=stdout)
+    for refusal in refusals:
+        print(f"error: {refusal['UserName']}: {refusal['Error']}", file=stderr)
+    return EXIT_REFUSED if refusals else EXIT_OK
+
+
+def main(
+    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run one command; returns the exit code (see the module docstring)."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "demo":
+            from no_direct_policies import demo  # noqa: PLC0415 - only the demo needs moto
+
+            return demo.main(stdout)
+        runner = run_audit if args.command == "audit" else run_remediate
+        return runner(args, stdout, stderr)
+    except CommandError as error:
+        print(f"error: {error}", file=stderr)
+        return error.exit_code
+    except Exception as error:
+        described = describe_aws_error(error)
+        if described is None:
+            raise  # a bug, not a user error: keep the traceback
+        print(f"error: {described}", file=stderr)
+        return described.exit_code

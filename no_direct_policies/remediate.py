@@ -1,0 +1,77 @@
+"""Plan or apply the move of users' directly attached policies to groups.
+
+The work is done by the remediation helper's own ``parse_payload`` and
+``move_user_policies`` (the code the helper Lambda runs), so the command line
+keeps every safety invariant of the automatic remediation. By default the
+helper runs as a dry run and the plan is shown; ``--apply`` executes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from move_policies_to_group import RemediationError, move_user_policies, parse_payload
+from user_compliance import NON_COMPLIANT, NOT_APPLICABLE, RuleOptions, UserPolicies, decide
+
+from no_direct_policies.aws_session import EXIT_USAGE, CommandError
+
+
+def select_users(
+    users: Sequence[UserPolicies], names: Sequence[str], options: RuleOptions
+) -> tuple[list[UserPolicies], list[dict[str, str]]]:
+    """The users to remediate, and the named users skipped because the rule exempts them.
+
+    With no ``names``, every NON_COMPLIANT user. Named users must exist (checked
+    before anything runs); a named user the rule exempts is skipped, never moved.
+    """
+    by_name = {user.user_name: user for user in users}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise CommandError(
+            f"no IAM user named {', '.join(repr(name) for name in missing)} in this account: "
+            "check --user (user names are case-sensitive)",
+            EXIT_USAGE,
+        )
+    if not names:
+        chosen = [user for user in users if decide(user, options).compliance_type == NON_COMPLIANT]
+        return chosen, []
+    chosen, skipped = [], []
+    for name in dict.fromkeys(names):  # keep order, drop repeats
+        verdict = decide(by_name[name], options)
+        if verdict.compliance_type == NOT_APPLICABLE:
+            skipped.append({"UserName": name, "Reason": verdict.annotation})
+        else:
+            chosen.append(by_name[name])
+    return chosen, skipped
+
+
+def helper_payload(user_name: str, *, apply: bool, helper_options: Mapping[str, Any]) -> dict:
+    """The helper's payload for one user; options left unset keep the helper's defaults."""
+    payload: dict[str, Any] = {"UserName": user_name, "DryRun": not apply}
+    payload.update({key: value for key, value in helper_options.items() if value is not None})
+    return payload
+
+
+def remediate_users(
+    iam_client: Any,
+    users: Sequence[UserPolicies],
+    *,
+    apply: bool,
+    helper_options: Mapping[str, Any],
+) -> tuple[list[dict], list[dict[str, str]]]:
+    """Run the helper for each user; returns its results and the users it refused.
+
+    A refusal (RemediationError) is raised by the helper before it changes
+    anything for that user, so the other users still get their turn.
+    """
+    results, refusals = [], []
+    for user in users:
+        try:
+            request = parse_payload(
+                helper_payload(user.user_name, apply=apply, helper_options=helper_options)
+            )
+            results.append(move_user_policies(iam_client, request))
+        except RemediationError as error:
+            refusals.append({"UserName": user.user_name, "Error": str(error)})
+    return results, refusals
