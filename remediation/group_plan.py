@@ -1,0 +1,333 @@
+"""The remediation's safety argument: a pure planner from IAM state to ordered IAM actions.
+
+``plan_move`` takes what the executor read (the user, the groups it is in, the
+groups the plan would use, the account's quotas) and returns the exact IAM API
+actions to perform, or raises ``RemediationError`` before anything is changed.
+It makes no API call, so every rule below can be read and tested here alone.
+
+Invariants and how each is guaranteed:
+
+1. Nothing lost - at every moment the policies that reach the user (directly or
+   through groups) include everything it had before. The plan is two ordered
+   phases: ``setup_actions`` (create group, attach policies, put inline
+   policies, add user to group) only ever add; ``removal_actions`` (detach,
+   delete inline) run only after the executor has read back that every moved
+   policy reaches the user through a group. Policies that already reach the
+   user through a group it is in are only removed from the user.
+2. Nothing gained - afterwards exactly the same policies reach the user. A
+   group is used only if its attached managed policies and inline policies
+   equal the set it is meant to carry (``check_group``); a pre-existing group
+   with anything else, or under another path, is refused, never reused. A group
+   that holds only part of its set (an interrupted or concurrent run) is
+   completed only while it has no members, so completing it grants nobody
+   anything.
+3. Consolidation - a group's name is derived from its policy set alone
+   (``group_name``), so users with the same set land in the same group, and two
+   runs racing for one name meet at the same group, which rule 2 verifies.
+4. Quotas before any change - sets larger than ``AttachedPoliciesPerGroupQuota``
+   are split in ARN order into fixed chunks; the user's ``GroupsPerUserQuota``
+   and the account's ``GroupsQuota`` are checked against the live values from
+   ``GetAccountSummary`` and the plan is refused if either would be exceeded.
+5. Idempotent - a user with nothing left to move gets an empty plan
+   (``NOTHING_TO_MOVE``); groups and memberships that already exist produce no
+   action, so a re-run after any interruption resumes where it stopped.
+6. Exempt policies (``ExemptPolicyArns``) are never moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_GROUP_PATH = "/config-remediation/"
+DEFAULT_GROUP_NAME_PREFIX = "MovedPolicies-"
+GROUP_NAME_LIMIT = 128  # IAM's maximum group name length
+_DIGEST_LENGTH = 12  # 48 bits of SHA-256: collisions between policy sets are not a concern
+
+Action = dict[str, Any]
+
+
+class RemediationError(Exception):
+    """A refusal (quota, conflict, bad payload, missing user), raised before any IAM change."""
+
+
+@dataclass(frozen=True, order=True)
+class InlinePolicy:
+    """An inline policy: its name and its document as canonical JSON (key order fixed)."""
+
+    name: str
+    document: str
+
+    @classmethod
+    def from_document(cls, name: str, document: Any) -> InlinePolicy:
+        """Build from a document as IAM returns it (a dict, or a JSON string)."""
+        parsed = json.loads(document) if isinstance(document, str) else document
+        return cls(name, json.dumps(parsed, sort_keys=True, separators=(",", ":")))
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """An existing IAM group as read from IAM."""
+
+    name: str
+    path: str
+    policy_arns: frozenset[str]
+    inline_policies: frozenset[InlinePolicy] = frozenset()
+    member_names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class UserState:
+    """The user as read from IAM, with the groups it is in."""
+
+    user_name: str
+    user_id: str
+    attached_policy_arns: tuple[str, ...]
+    inline_policies: tuple[InlinePolicy, ...] = ()
+    groups: tuple[GroupState, ...] = ()
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """The account's live IAM quotas and usage (``GetAccountSummary``'s ``SummaryMap``)."""
+
+    attached_policies_per_group: int
+    groups_per_user: int
+    groups_quota: int
+    groups_in_account: int
+
+    @classmethod
+    def from_summary_map(cls, summary: Mapping[str, int]) -> Quotas:
+        """Read the four values the planner needs from ``GetAccountSummary``."""
+        return cls(
+            attached_policies_per_group=summary["AttachedPoliciesPerGroupQuota"],
+            groups_per_user=summary["GroupsPerUserQuota"],
+            groups_quota=summary["GroupsQuota"],
+            groups_in_account=summary["Groups"],
+        )
+
+
+@dataclass(frozen=True)
+class MoveOptions:
+    """How to move: where groups live, how they are named, what stays on the user."""
+
+    group_path: str = DEFAULT_GROUP_PATH
+    group_name_prefix: str = DEFAULT_GROUP_NAME_PREFIX
+    exempt_policy_arns: frozenset[str] = frozenset()
+    move_inline_policies: bool = False
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A group the plan needs: its deterministic name and the exact set it must carry."""
+
+    name: str
+    path: str
+    policy_arns: tuple[str, ...]
+    inline_policies: tuple[InlinePolicy, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Ordered actions: ``setup_actions`` only add, ``removal_actions`` only remove."""
+
+    user: UserState
+    groups: tuple[str, ...]
+    new_groups: tuple[GroupSpec, ...]
+    moved_policy_arns: tuple[str, ...]
+    moved_inline_policies: tuple[InlinePolicy, ...]
+    setup_actions: tuple[Action, ...] = field(default=())
+    removal_actions: tuple[Action, ...] = field(default=())
+
+    @property
+    def actions(self) -> list[Action]:
+        """Every action in execution order."""
+        return [*self.setup_actions, *self.removal_actions]
+
+
+def policies_to_move(
+    user: UserState, options: MoveOptions
+) -> tuple[tuple[str, ...], tuple[InlinePolicy, ...]]:
+    """The user's non-exempt managed policy ARNs (sorted) and, if asked, its inline policies."""
+    arns = tuple(sorted(set(user.attached_policy_arns) - options.exempt_policy_arns))
+    inline = tuple(sorted(user.inline_policies)) if options.move_inline_policies else ()
+    return arns, inline
+
+
+def group_name(prefix: str, policy_arns: Sequence[str], inline: Sequence[InlinePolicy]) -> str:
+    """A group name determined by the policy set alone: readable names plus a digest."""
+    identity = json.dumps(
+        {"managed": sorted(policy_arns), "inline": [[p.name, p.document] for p in sorted(inline)]}
+    )
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:_DIGEST_LENGTH]
+    readable = "+".join(arn.rsplit("/", 1)[-1] for arn in sorted(policy_arns)) or "inline"
+    room = GROUP_NAME_LIMIT - len(prefix) - len(digest) - 1
+    return f"{prefix}{readable[:room]}-{digest}"
+
+
+def group_specs(
+    policy_arns: Sequence[str], inline: Sequence[InlinePolicy], options: MoveOptions, per_group: int
+) -> tuple[GroupSpec, ...]:
+    """Split the set into groups of at most ``per_group`` managed policies, in ARN order.
+
+    Inline policies go to the first group: a user's inline policies (2,048
+    characters in all) always fit a group's inline allowance (5,120).
+    """
+    if per_group < 1:
+        raise RemediationError(
+            f"AttachedPoliciesPerGroupQuota is {per_group}; groups cannot hold policies."
+        )
+    ordered = sorted(policy_arns)
+    chunks = [tuple(ordered[i : i + per_group]) for i in range(0, len(ordered), per_group)]
+    if not chunks:
+        chunks = [()]
+    specs = []
+    for index, chunk in enumerate(chunks):
+        chunk_inline = tuple(sorted(inline)) if index == 0 else ()
+        name = group_name(options.group_name_prefix, chunk, chunk_inline)
+        specs.append(GroupSpec(name, options.group_path, chunk, chunk_inline))
+    return tuple(specs)
+
+
+def check_group(spec: GroupSpec, state: GroupState) -> None:
+    """Accept an existing group only if it is the spec's group, complete or memberless-partial.
+
+    Raises RemediationError naming the difference otherwise: such a group is never used.
+    """
+    wanted_arns, wanted_inline = frozenset(spec.policy_arns), frozenset(spec.inline_policies)
+    problems = []
+    if state.path != spec.path:
+        problems.append(f"its path is {state.path}, not {spec.path}")
+    if extra := sorted(state.policy_arns - wanted_arns):
+        problems.append(f"it has other managed policies attached: {', '.join(extra)}")
+    if extra_inline := sorted(p.name for p in state.inline_policies - wanted_inline):
+        problems.append(f"it has other inline policies: {', '.join(extra_inline)}")
+    partial = state.policy_arns != wanted_arns or state.inline_policies != wanted_inline
+    if partial and state.member_names:
+        problems.append(
+            "it holds only part of the set and already has members "
+            f"({', '.join(sorted(state.member_names))})"
+        )
+    if problems:
+        raise RemediationError(
+            f"Group {spec.name} exists but cannot be used: {'; '.join(problems)}. "
+            "Reusing it would change other users' permissions, so nothing was changed. "
+            "Rename or fix that group, or run with another GroupNamePrefix."
+        )
+
+
+def _covering(user: UserState) -> tuple[frozenset[str], frozenset[InlinePolicy]]:
+    """What already reaches the user through its groups (inline compared by document)."""
+    arns = frozenset(arn for group in user.groups for arn in group.policy_arns)
+    documents = frozenset(p.document for group in user.groups for p in group.inline_policies)
+    inline = frozenset(p for p in user.inline_policies if p.document in documents)
+    return arns, inline
+
+
+def plan_move(
+    user: UserState,
+    options: MoveOptions,
+    quotas: Quotas,
+    existing: Mapping[str, GroupState | None],
+) -> Plan:
+    """Plan the move of the user's policies to groups, or refuse before any change.
+
+    ``existing`` maps each name from ``required_group_specs`` to the group's
+    state, or to None when no such group exists.
+    """
+    arns, inline = policies_to_move(user, options)
+    specs = required_group_specs(user, options, quotas)
+    member_of = {group.name for group in user.groups}
+    setup: list[Action] = []
+    new_memberships = 0
+    to_create = 0
+    for spec in specs:
+        state = existing[spec.name]
+        if state is None:
+            to_create += 1
+            setup.append({"Action": "CreateGroup", "GroupName": spec.name, "Path": spec.path})
+            present_arns, present_inline = frozenset(), frozenset()
+        else:
+            check_group(spec, state)
+            present_arns, present_inline = state.policy_arns, state.inline_policies
+        setup.extend(
+            {"Action": "AttachGroupPolicy", "GroupName": spec.name, "PolicyArn": arn}
+            for arn in spec.policy_arns
+            if arn not in present_arns
+        )
+        setup.extend(
+            {
+                "Action": "PutGroupPolicy",
+                "GroupName": spec.name,
+                "PolicyName": policy.name,
+                "PolicyDocument": policy.document,
+            }
+            for policy in spec.inline_policies
+            if policy not in present_inline
+        )
+    for spec in specs:
+        if spec.name not in member_of:
+            new_memberships += 1
+            setup.append(
+                {"Action": "AddUserToGroup", "GroupName": spec.name, "UserName": user.user_name}
+            )
+    _check_quotas(user, quotas, new_memberships, to_create)
+    removal: list[Action] = [
+        {"Action": "DetachUserPolicy", "UserName": user.user_name, "PolicyArn": arn} for arn in arns
+    ]
+    removal.extend(
+        {"Action": "DeleteUserPolicy", "UserName": user.user_name, "PolicyName": policy.name}
+        for policy in inline
+    )
+    moved_documents = {policy.document for policy in inline}
+    via = sorted(
+        group.name
+        for group in user.groups
+        if group.policy_arns & set(arns)
+        or {policy.document for policy in group.inline_policies} & moved_documents
+    )
+    names = tuple(dict.fromkeys([*(spec.name for spec in specs), *via]))
+    return Plan(
+        user=user,
+        groups=names if (arns or inline) else (),
+        new_groups=specs,
+        moved_policy_arns=arns,
+        moved_inline_policies=inline,
+        setup_actions=tuple(setup),
+        removal_actions=tuple(removal),
+    )
+
+
+def required_group_specs(
+    user: UserState, options: MoveOptions, quotas: Quotas
+) -> tuple[GroupSpec, ...]:
+    """The groups the move needs: those for the policies no group of the user carries yet."""
+    arns, inline = policies_to_move(user, options)
+    covered_arns, covered_inline = _covering(user)
+    uncovered_arns = [arn for arn in arns if arn not in covered_arns]
+    uncovered_inline = [policy for policy in inline if policy not in covered_inline]
+    if not uncovered_arns and not uncovered_inline:
+        return ()
+    return group_specs(
+        uncovered_arns, uncovered_inline, options, quotas.attached_policies_per_group
+    )
+
+
+def _check_quotas(user: UserState, quotas: Quotas, new_memberships: int, to_create: int) -> None:
+    """Refuse when the user's or the account's group quota would be exceeded."""
+    if new_memberships and len(user.groups) + new_memberships > quotas.groups_per_user:
+        raise RemediationError(
+            f"User {user.user_name} is in {len(user.groups)} groups and would need "
+            f"{new_memberships} more, over GroupsPerUserQuota ({quotas.groups_per_user}). "
+            "Nothing was changed. Remove the user from a group it no longer needs, "
+            "or exempt it with ExemptUserNames."
+        )
+    if to_create and quotas.groups_in_account + to_create > quotas.groups_quota:
+        raise RemediationError(
+            f"The account has {quotas.groups_in_account} groups and the move would create "
+            f"{to_create} more, over GroupsQuota ({quotas.groups_quota}). Nothing was "
+            "changed. Delete unused groups or ask AWS Support to raise the groups quota."
+        )

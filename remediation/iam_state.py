@@ -1,0 +1,139 @@
+"""Read what the remediation planner needs from IAM: the user, its groups, candidate groups, quotas.
+
+Only read calls live here; every list is read through its paginator, so
+users with many policies or groups are read completely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+from group_plan import GroupState, InlinePolicy, Quotas, RemediationError, UserState
+
+
+def error_code(error: ClientError) -> str:
+    """The IAM error code of a failed call, e.g. ``NoSuchEntity``."""
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def _items(iam_client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    """Every item under ``key`` across all pages of a list operation."""
+    for page in iam_client.get_paginator(operation).paginate(**kwargs):
+        yield from page[key]
+
+
+def find_user_name(iam_client: Any, user_id: str) -> str:
+    """The name of the user with this unique ID (no IAM API looks users up by ID)."""
+    for user in _items(iam_client, "list_users", "Users"):
+        if user["UserId"] == user_id:
+            return user["UserName"]
+    raise RemediationError(
+        f"No IAM user has the ID {user_id}: it was probably deleted after Config evaluated it. "
+        "Nothing was changed and nothing is left to remediate."
+    )
+
+
+def find_user_id(iam_client: Any, user_name: str) -> str:
+    """The unique ID of the named user."""
+    try:
+        return iam_client.get_user(UserName=user_name)["User"]["UserId"]
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            raise RemediationError(
+                f"No IAM user is named {user_name}. Nothing was changed; check the UserName."
+            ) from error
+        raise
+
+
+def user_exists(iam_client: Any, user_name: str) -> bool:
+    """Whether the named user still exists."""
+    try:
+        iam_client.get_user(UserName=user_name)
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return False
+        raise
+    return True
+
+
+def _inline_policies(iam_client: Any, kind: str, name: str) -> frozenset[InlinePolicy]:
+    """The inline policies of a user or group (``kind`` is "user" or "group")."""
+    name_key = "UserName" if kind == "user" else "GroupName"
+    names = list(_items(iam_client, f"list_{kind}_policies", "PolicyNames", **{name_key: name}))
+    get = getattr(iam_client, f"get_{kind}_policy")
+    return frozenset(
+        InlinePolicy.from_document(
+            policy_name, get(**{name_key: name, "PolicyName": policy_name})["PolicyDocument"]
+        )
+        for policy_name in names
+    )
+
+
+def _attached_group_policies(iam_client: Any, group_name: str) -> frozenset[str]:
+    return frozenset(
+        policy["PolicyArn"]
+        for policy in _items(
+            iam_client, "list_attached_group_policies", "AttachedPolicies", GroupName=group_name
+        )
+    )
+
+
+def read_group(iam_client: Any, group_name: str) -> GroupState | None:
+    """A group's path, members, attached and inline policies; None if it does not exist."""
+    try:
+        pages = list(iam_client.get_paginator("get_group").paginate(GroupName=group_name))
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return None
+        raise
+    return GroupState(
+        name=group_name,
+        path=pages[0]["Group"]["Path"],
+        policy_arns=_attached_group_policies(iam_client, group_name),
+        inline_policies=_inline_policies(iam_client, "group", group_name),
+        member_names=frozenset(user["UserName"] for page in pages for user in page["Users"]),
+    )
+
+
+def read_user_groups(
+    iam_client: Any, user_name: str, *, with_inline: bool
+) -> tuple[GroupState, ...]:
+    """The groups the user is in, with what each carries (members are not read)."""
+    return tuple(
+        GroupState(
+            name=group["GroupName"],
+            path=group["Path"],
+            policy_arns=_attached_group_policies(iam_client, group["GroupName"]),
+            inline_policies=(
+                _inline_policies(iam_client, "group", group["GroupName"])
+                if with_inline
+                else frozenset()
+            ),
+        )
+        for group in _items(iam_client, "list_groups_for_user", "Groups", UserName=user_name)
+    )
+
+
+def read_user(iam_client: Any, user_name: str, user_id: str, *, with_inline: bool) -> UserState:
+    """The user's attached policies, inline policies (if asked for) and groups."""
+    attached = tuple(
+        policy["PolicyArn"]
+        for policy in _items(
+            iam_client, "list_attached_user_policies", "AttachedPolicies", UserName=user_name
+        )
+    )
+    inline = tuple(sorted(_inline_policies(iam_client, "user", user_name))) if with_inline else ()
+    return UserState(
+        user_name=user_name,
+        user_id=user_id,
+        attached_policy_arns=attached,
+        inline_policies=inline,
+        groups=read_user_groups(iam_client, user_name, with_inline=with_inline),
+    )
+
+
+def read_quotas(iam_client: Any) -> Quotas:
+    """The live quotas and group count of the account."""
+    return Quotas.from_summary_map(iam_client.get_account_summary()["SummaryMap"])
