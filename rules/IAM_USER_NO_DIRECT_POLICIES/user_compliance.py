@@ -77,33 +77,48 @@ class UserPolicies:
                 f"The configuration item of {configuration_item.get('resourceId')!r} has no "
                 "'configuration' object; an AWS::IAM::User item recorded as OK always has one."
             )
-        return cls(
+        return cls._from_lists(
             user_name=configuration.get("userName") or configuration_item["resourceName"],
             user_id=configuration_item["resourceId"],
-            path=configuration.get("path") or "/",
-            attached_policies=tuple(
-                AttachedPolicy(name=item["policyName"], arn=item["policyArn"])
-                for item in configuration.get("attachedManagedPolicies") or ()
-            ),
-            inline_policy_names=tuple(
-                item["policyName"] for item in configuration.get("userPolicyList") or ()
-            ),
+            path=configuration.get("path"),
+            attached=configuration.get("attachedManagedPolicies"),
+            inline=configuration.get("userPolicyList"),
+            keys=("policyName", "policyArn"),
         )
 
     @classmethod
     def from_authorization_details(cls, user_detail: Mapping[str, Any]) -> UserPolicies:
         """Build from one ``UserDetailList`` entry of GetAccountAuthorizationDetails."""
-        return cls(
+        return cls._from_lists(
             user_name=user_detail["UserName"],
             user_id=user_detail["UserId"],
-            path=user_detail.get("Path") or "/",
+            path=user_detail.get("Path"),
+            attached=user_detail.get("AttachedManagedPolicies"),
+            inline=user_detail.get("UserPolicyList"),
+            keys=("PolicyName", "PolicyArn"),
+        )
+
+    @classmethod
+    def _from_lists(
+        cls,
+        *,
+        user_name: str,
+        user_id: str,
+        path: str | None,
+        attached: Sequence[Mapping[str, str]] | None,
+        inline: Sequence[Mapping[str, str]] | None,
+        keys: tuple[str, str],
+    ) -> UserPolicies:
+        # Config spells the keys in camelCase, the IAM API in PascalCase; null means none.
+        name_key, arn_key = keys
+        return cls(
+            user_name=user_name,
+            user_id=user_id,
+            path=path or "/",
             attached_policies=tuple(
-                AttachedPolicy(name=item["PolicyName"], arn=item["PolicyArn"])
-                for item in user_detail.get("AttachedManagedPolicies") or ()
+                AttachedPolicy(name=item[name_key], arn=item[arn_key]) for item in attached or ()
             ),
-            inline_policy_names=tuple(
-                item["PolicyName"] for item in user_detail.get("UserPolicyList") or ()
-            ),
+            inline_policy_names=tuple(item[name_key] for item in inline or ()),
         )
 
 

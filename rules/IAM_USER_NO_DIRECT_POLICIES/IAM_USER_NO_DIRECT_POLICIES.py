@@ -1,0 +1,132 @@
+"""AWS Config rule IAM_USER_NO_DIRECT_POLICIES: IAM users get permissions only through groups.
+
+CIS "IAM users receive permissions only through groups", Security Hub IAM.2.
+The decision itself lives in ``user_compliance``; this module adapts it to
+rdklib and makes rdklib's failures loud.
+
+Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
+
+1.  Given a changed user with managed policies attached directly,
+    Then NON_COMPLIANT, and the annotation names every policy and says what to do.
+2.  Given a changed user with exactly one attached managed policy,
+    Then NON_COMPLIANT with a singular annotation ("1 managed policy ... Attach it").
+3.  Given a changed user without attached managed policies,
+    Then COMPLIANT.
+4.  Given a configuration item whose policy lists are null or missing,
+    Then COMPLIANT (null and missing lists count as empty).
+5.  Given more policy names than fit in 256 characters,
+    Then the annotation is at most 256 characters and says how many names were cut.
+6.  Given a user whose name is listed in ExemptUserNames,
+    Then NOT_APPLICABLE, and the annotation names ExemptUserNames.
+7.  Given a user whose path starts with a prefix in ExemptUserPathPrefixes,
+    Then NOT_APPLICABLE, and the annotation names ExemptUserPathPrefixes.
+8.  Given a user whose only attached policy is listed in ExemptPolicyArns,
+    Then COMPLIANT; with another policy as well, NON_COMPLIANT naming only the other one.
+9.  Given a user with inline policies only and CheckInlinePolicies false,
+    Then COMPLIANT.
+10. Given a user with inline policies and CheckInlinePolicies true,
+    Then NON_COMPLIANT, and the annotation names the inline policies.
+11. Given any configuration change notification,
+    Then the verdict comes from the configuration item alone: no IAM client is built.
+12. Given an oversized change notification,
+    Then the item is fetched with GetResourceConfigHistory, evaluated, and the
+    invocation returns JSON-serialisable evaluations.
+13. Given a deleted user, a user that left the rule's scope, or another resource type,
+    Then NOT_APPLICABLE without evaluating the item.
+14. Given a change notification without the eventLeftScope key,
+    Then the user is evaluated as in scope.
+15. Given a scheduled notification,
+    Then one GetAccountAuthorizationDetails(Filter=["User"], MaxItems=1000) page per
+    1000 users, an evaluation for every user, and no per-user IAM call.
+16. Given a scheduled notification and previously evaluated users that no longer exist,
+    Then those users become NOT_APPLICABLE.
+17. Given an invalid rule parameter,
+    Then the invocation fails with a message naming the parameter and the value,
+    and no evaluation is put.
+18. Given an IAM or Config error (throttling, access denied),
+    Then the invocation fails instead of reporting success.
+19. Given rdklib's AssumeRoleMode / ExecutionRoleName parameters,
+    Then they are accepted alongside the rule's own parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from rdklib import ConfigRule, Evaluation, Evaluator, InvalidParametersError
+from user_compliance import (
+    RuleOptions,
+    UserPolicies,
+    decide,
+    iter_account_users,
+    parse_rule_parameters,
+)
+
+RESOURCE_TYPE = "AWS::IAM::User"
+
+
+class RuleInvocationError(RuntimeError):
+    """rdklib reported an error as a return value; raised so the invocation fails and
+    Config retries it instead of losing the evaluations."""
+
+
+class IAM_USER_NO_DIRECT_POLICIES(ConfigRule):  # rdklib names the class after the rule
+    """The rule: thin glue between rdklib's Evaluator and ``user_compliance.decide``."""
+
+    def evaluate_parameters(self, rule_parameters: dict[str, Any]) -> RuleOptions:
+        """Validate the rule parameters; rdklib turns the error into a failed invocation."""
+        try:
+            return parse_rule_parameters(rule_parameters)
+        except ValueError as error:
+            raise InvalidParametersError(str(error)) from error
+
+    def evaluate_change(
+        self,
+        event: dict[str, Any],
+        client_factory: Any,
+        configuration_item: dict[str, Any],
+        valid_rule_parameters: RuleOptions,
+    ) -> list[Evaluation]:
+        """Decide from the configuration item alone (no IAM call)."""
+        user = UserPolicies.from_configuration_item(configuration_item)
+        verdict = decide(user, valid_rule_parameters)
+        return [Evaluation(verdict.compliance_type, annotation=verdict.annotation)]
+
+    def evaluate_periodic(
+        self, event: dict[str, Any], client_factory: Any, valid_rule_parameters: RuleOptions
+    ) -> list[Evaluation]:
+        """Evaluate every user of the account from GetAccountAuthorizationDetails pages.
+
+        Every user must be returned: rdklib marks the ones left out NOT_APPLICABLE.
+        """
+        iam_client = client_factory.build_client("iam")
+        evaluations = []
+        for user in iter_account_users(iam_client):
+            verdict = decide(user, valid_rule_parameters)
+            evaluations.append(
+                Evaluation(verdict.compliance_type, user.user_id, RESOURCE_TYPE, verdict.annotation)
+            )
+        return evaluations
+
+
+def _json_default(value: object) -> str:
+    # The oversized path carries the capture time as the datetime botocore parsed.
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in the rule's result is not JSON-serialisable")
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
+    """Lambda entry point: evaluate with rdklib, fail loudly on errors, return plain JSON."""
+    # rdklib reads event["eventLeftScope"] unguarded; absent means the resource is in scope.
+    event = {"eventLeftScope": False, **event}
+    result = Evaluator(IAM_USER_NO_DIRECT_POLICIES(), [RESOURCE_TYPE]).handle(event, context)
+    if isinstance(result, dict) and "internalErrorMessage" in result:
+        # rdklib caught a ClientError or a parameter error and returned it: nothing (or not
+        # everything) was put, so the invocation must fail for Config to notice and retry.
+        code = result.get("customerErrorCode") or "InternalError"
+        message = result.get("customerErrorMessage") or result.get("internalErrorDetails")
+        raise RuleInvocationError(f"{code}: {message} ({result['internalErrorMessage']})")
+    return json.loads(json.dumps(result, default=_json_default))
