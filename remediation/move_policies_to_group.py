@@ -38,8 +38,8 @@ from group_plan import (
     Plan,
     RemediationError,
     check_group,
-    policies_to_move,
     plan_move,
+    policies_to_move,
     required_group_specs,
 )
 from iam_state import (
@@ -155,7 +155,7 @@ def _result(user_name: str, user_id: str, status: str, plan: Plan | None) -> dic
     }
 
 
-def _perform(iam_client: Any, action: Action, specs: Mapping[str, GroupSpec]) -> bool:
+def perform_action(iam_client: Any, action: Action, specs: Mapping[str, GroupSpec]) -> bool:
     """Call the IAM API an action names; return True if it created a group."""
     parameters = {key: value for key, value in action.items() if key != "Action"}
     try:
@@ -248,11 +248,11 @@ def move_user_policies(
     created: list[str] = []
     try:
         for action in plan.setup_actions:
-            if _perform(iam_client, action, specs):
+            if perform_action(iam_client, action, specs):
                 created.append(action["GroupName"])
         _verify(iam_client, plan, sleep)
         for action in plan.removal_actions:
-            _perform(iam_client, action, specs)
+            perform_action(iam_client, action, specs)
     except ClientError as error:
         if error_code(error) != "NoSuchEntity" or user_exists(iam_client, user_name):
             raise
