@@ -1,0 +1,30 @@
+"""Constants and helpers shared by the command-line tests."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from no_direct_policies.cli import main
+
+AWS_POLICY = "arn:aws:iam::aws:policy/"
+S3_FULL = AWS_POLICY + "AmazonS3FullAccess"
+EC2_READ = AWS_POLICY + "AmazonEC2ReadOnlyAccess"
+CHANGE_PASSWORD = AWS_POLICY + "IAMUserChangePassword"
+ADMIN = AWS_POLICY + "AdministratorAccess"
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What one CLI invocation printed and returned."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*argv: str) -> CliRun:
+    """Run ``python -m no_direct_policies`` in-process, capturing both streams."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=stdout, stderr=stderr)
+    return CliRun(code, stdout.getvalue(), stderr.getvalue())
