@@ -1,0 +1,250 @@
+"""Render the deployable CloudFormation templates from parameters.json and the SSM document.
+
+    python -m deploy.build [--out build]
+
+writes ``account.yaml`` (one account: Lambdas, document, roles, rule and
+remediation), ``stackset.yaml`` (the per-account parts alone, for a
+service-managed StackSet) and ``conformance-pack.yaml`` (the rule and its
+remediation, or the Guard variant). The sources in ``deploy/templates/`` mark
+every value that comes from elsewhere as ``"@render:<name>"``; rendering fails
+on an unknown or unused name, so nothing is left half-filled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from deploy.package import HELPER_ZIP
+from deploy.rule_resources import (
+    config_rule,
+    remediation_configuration,
+    rule_conditions,
+    rule_parameters,
+    source_details,
+)
+from deploy.rule_spec import RuleSpec, RuleSpecError, load_rule_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMETERS_FILE = ROOT / "parameters.json"
+DOCUMENT_FILE = ROOT / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"
+GUARD_FILE = ROOT / "deploy" / "iam_user_no_direct_policies.guard"
+TEMPLATES = ROOT / "deploy" / "templates"
+
+HELPER_FUNCTION_NAME = "MoveIAMUserPoliciesToGroup"
+# The helper's group-writing actions are limited to this path (the helper's default GroupPath).
+DEFAULT_GROUP_PATH = "/config-remediation/"
+MARKER = "@render:"
+
+
+class _BlockStyleDumper(yaml.SafeDumper):
+    """Writes multi-line strings (the document's markdown, the Guard rule) as ``|`` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockStyleDumper.add_representer(str, _represent_str)
+
+
+def render(node: Any, values: Mapping[str, Any], used: set[str] | None = None) -> Any:
+    """Replace every ``"@render:<name>"`` value in ``node`` with ``values[name]``."""
+    used = set() if used is None else used
+    if isinstance(node, str) and node.startswith(MARKER):
+        name = node[len(MARKER) :]
+        if name not in values:
+            raise KeyError(f"template value {node!r} has no renderer; known: {sorted(values)}")
+        used.add(name)
+        return copy.deepcopy(values[name])
+    if isinstance(node, dict):
+        return {key: render(value, values, used) for key, value in node.items()}
+    if isinstance(node, list):
+        return [render(item, values, used) for item in node]
+    return node
+
+
+def render_source(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Load ``deploy/templates/<name>`` and render it; every value must be used."""
+    source = yaml.safe_load((TEMPLATES / name).read_text(encoding="utf-8"))
+    used: set[str] = set()
+    rendered = render(source, values, used)
+    unused = set(values) - used
+    if unused:
+        raise KeyError(f"{name} has no place for rendered values {sorted(unused)}")
+    return rendered
+
+
+def group_path(spec: RuleSpec) -> str:
+    """The remediation's group path: parameters.json's static GroupPath, else the default."""
+    values = spec.remediation.static_parameters.get("GroupPath") if spec.remediation else None
+    return values[0] if values else DEFAULT_GROUP_PATH
+
+
+def _names(spec: RuleSpec) -> dict[str, Any]:
+    """Resource names shared by the StackSet and the conformance pack (which refers to them)."""
+    return {
+        "rule_function_name": spec.name,
+        "helper_function_name": HELPER_FUNCTION_NAME,
+        "automation_role_name": f"{spec.name}-automation",
+        "document_name": spec.remediation.target_id if spec.remediation else "",
+    }
+
+
+def automation_verify_permissions(document: Mapping[str, Any]) -> list[str]:
+    """The IAM actions of the document's own API steps (the verify step's reads)."""
+    actions = set()
+    for step in document.get("mainSteps", []):
+        inputs = step.get("inputs", {})
+        if step.get("action") == "aws:executeAwsApi" or step.get("action") == (
+            "aws:assertAwsResourceProperty"
+        ):
+            actions.add(f"{inputs['Service'].lower()}:{inputs['Api']}")
+    return sorted(actions)
+
+
+def render_stackset(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-account resources: Lambdas, SSM document, roles (StackSet-ready)."""
+    verify = automation_verify_permissions(document)
+    if not verify:
+        raise RuleSpecError(
+            f"{DOCUMENT_FILE.name} has no aws:executeAwsApi step to verify the user with; "
+            "the automation role's read permissions are derived from those steps."
+        )
+    values = {
+        **_names(spec),
+        "stack_description": f"{spec.name}: the rule's Lambda, the remediation helper Lambda, "
+        "its SSM Automation document and their least-privilege roles.",
+        "rule_description": spec.description[:256],
+        "runtime": spec.runtime,
+        "rule_handler": f"{spec.name}.lambda_handler",
+        "rule_code": spec.code_key,
+        "helper_code": HELPER_ZIP,
+        "remediation_group_arn": (
+            f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:group{group_path(spec)}*"
+        ),
+        "remediation_document": dict(document),
+        "automation_verify_actions": verify,
+        "automation_verify_resources": [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}
+        ],
+    }
+    return render_source("per-account.yaml", values)
+
+
+def render_account(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any]:
+    """One account: the per-account resources plus the Config rule and its remediation."""
+    template = render_stackset(spec, document)
+    template["Description"] = (
+        f"{spec.name}: the AWS Config rule with automatic remediation, for one account."
+    )
+    template["Parameters"].update(rule_parameters(spec))
+    template["Conditions"] = rule_conditions(spec)
+    template["Resources"]["ConfigRule"] = config_rule(
+        spec, function_arn={"Fn::GetAtt": ["RuleFunction", "Arn"]}, depends_on="RulePermission"
+    )
+    template["Resources"]["Remediation"] = remediation_configuration(
+        spec,
+        rule_logical_id="ConfigRule",
+        document_name={"Ref": "RemediationDocument"},
+        automation_role_arn={"Fn::GetAtt": ["AutomationRole", "Arn"]},
+        helper_function_name={"Ref": "HelperFunction"},
+    )
+    return template
+
+
+def render_conformance_pack(
+    spec: RuleSpec, document: Mapping[str, Any], guard_text: str
+) -> dict[str, Any]:
+    """The conformance pack: the Lambda rule and remediation, or the Guard rule (a parameter)."""
+    values = {
+        **_names(spec),
+        "guard_rule_name": f"{spec.name}_GUARD",
+        "guard_rule_description": f"{spec.description} Detection only (Guard policy, no Lambda).",
+        "resource_types": list(spec.resource_types),
+        "guard_source_details": source_details(spec, periodic=False),
+        "guard_policy_text": guard_text,
+    }
+    pack = render_source("conformance-pack.yaml", values)
+    pack["Parameters"].update(rule_parameters(spec))
+    pack["Conditions"].update(rule_conditions(spec))
+    arn = (
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${RuleFunctionName}"
+    )
+    rule = config_rule(spec, function_arn={"Fn::Sub": arn}, depends_on=None)
+    remediation = remediation_configuration(
+        spec,
+        rule_logical_id="ConfigRule",
+        document_name={"Ref": "RemediationDocumentName"},
+        automation_role_arn={
+            "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AutomationRoleName}"
+        },
+        helper_function_name={"Ref": "HelperFunctionName"},
+    )
+    pack["Resources"] = {
+        "ConfigRule": {"Condition": "UseLambdaRule", **rule},
+        "Remediation": {"Condition": "UseLambdaRule", **remediation},
+        **pack["Resources"],
+    }
+    return pack
+
+
+def render_all(
+    parameters_file: Path = PARAMETERS_FILE, document_file: Path = DOCUMENT_FILE
+) -> dict[str, dict[str, Any]]:
+    """Every deployable template, by file name."""
+    spec = load_rule_spec(parameters_file)
+    if not document_file.is_file():
+        raise RuleSpecError(f"The SSM document {document_file} is missing; it is rendered in.")
+    document = yaml.safe_load(document_file.read_text(encoding="utf-8"))
+    guard_text = GUARD_FILE.read_text(encoding="utf-8")
+    return {
+        "account.yaml": render_account(spec, document),
+        "stackset.yaml": render_stackset(spec, document),
+        "conformance-pack.yaml": render_conformance_pack(spec, document, guard_text),
+    }
+
+
+def dump_template(template: Mapping[str, Any]) -> str:
+    """A rendered template as YAML, in the order it was written."""
+    header = "# Generated by `python -m deploy.build` from deploy/templates/: do not edit.\n"
+    return header + yaml.dump(
+        template, Dumper=_BlockStyleDumper, sort_keys=False, width=100, allow_unicode=True
+    )
+
+
+def write_templates(out_dir: Path) -> list[Path]:
+    """Render every template into ``out_dir``; returns the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, template in render_all().items():
+        path = out_dir / name
+        path.write_text(dump_template(template), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: render the templates into --out."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder")
+    args = parser.parse_args(argv)
+    try:
+        written = write_templates(args.out)
+    except RuleSpecError as error:
+        print(f"deploy.build: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The Config rule, its input parameters and its remediation as CloudFormation, from ``RuleSpec``.
+
+The single-account template and the conformance pack both declare the same
+rule and remediation; they differ only in how they refer to the Lambda, the
+role and the document. Building them here, from parameters.json, keeps the two
+from drifting apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deploy.rule_spec import RuleSpec, RuleSpecError
+
+# The remediation document's parameters that name deployed resources: the
+# templates fill them with what they deploy, whatever parameters.json holds.
+AUTOMATION_ROLE_PARAMETER = "AutomationAssumeRole"
+HELPER_FUNCTION_PARAMETER = "HelperFunctionName"
+
+# The rule's Lambda uses its own least-privilege role instead of assuming
+# Config's role (rdklib's default): see README, Deployment.
+RDKLIB_PARAMETERS = {"AssumeRoleMode": "false"}
+
+AUTOMATIC_CONDITION = "AutomaticRemediationOn"
+
+
+def rule_parameters(spec: RuleSpec) -> dict[str, Any]:
+    """Template parameters: one per rule input parameter, plus automatic remediation on/off."""
+    parameters: dict[str, Any] = {
+        name: {
+            "Type": "String",
+            "Description": f"Rule parameter {name} (see the README's parameters table).",
+            "Default": default,
+        }
+        for name, default in spec.input_parameters.items()
+    }
+    if spec.remediation is not None:
+        parameters["AutomaticRemediation"] = {
+            "Type": "String",
+            "Description": "true: Config runs the remediation on every noncompliant user; "
+            "false: it runs only when started from the console or API.",
+            "Default": "true" if spec.remediation.automatic else "false",
+            "AllowedValues": ["true", "false"],
+        }
+    return parameters
+
+
+def rule_conditions(spec: RuleSpec) -> dict[str, Any]:
+    """The condition that turns the remediation's Automatic flag on."""
+    if spec.remediation is None:
+        return {}
+    return {AUTOMATIC_CONDITION: {"Fn::Equals": [{"Ref": "AutomaticRemediation"}, "true"]}}
+
+
+def source_details(spec: RuleSpec, *, periodic: bool = True) -> list[dict[str, str]]:
+    """The rule's triggers: configuration changes (normal and oversized) and the periodic sweep."""
+    details = []
+    if spec.resource_types:
+        details += [
+            {"EventSource": "aws.config", "MessageType": message_type}
+            for message_type in (
+                "ConfigurationItemChangeNotification",
+                "OversizedConfigurationItemChangeNotification",
+            )
+        ]
+    if periodic and spec.maximum_execution_frequency:
+        details.append(
+            {
+                "EventSource": "aws.config",
+                "MessageType": "ScheduledNotification",
+                "MaximumExecutionFrequency": spec.maximum_execution_frequency,
+            }
+        )
+    return details
+
+
+def config_rule(spec: RuleSpec, *, function_arn: Any, depends_on: str | None) -> dict[str, Any]:
+    """The ``AWS::Config::ConfigRule`` backed by the rule's Lambda."""
+    properties: dict[str, Any] = {
+        "ConfigRuleName": spec.name,
+        "Description": spec.description,
+        "Source": {
+            "Owner": "CUSTOM_LAMBDA",
+            "SourceIdentifier": function_arn,
+            "SourceDetails": source_details(spec),
+        },
+        "InputParameters": {
+            **{name: {"Ref": name} for name in spec.input_parameters},
+            **RDKLIB_PARAMETERS,
+        },
+    }
+    if spec.resource_types:
+        properties["Scope"] = {"ComplianceResourceTypes": list(spec.resource_types)}
+    resource: dict[str, Any] = {"Type": "AWS::Config::ConfigRule", "Properties": properties}
+    if depends_on:
+        resource["DependsOn"] = depends_on
+    return resource
+
+
+def remediation_configuration(
+    spec: RuleSpec,
+    *,
+    rule_logical_id: str,
+    document_name: Any,
+    automation_role_arn: Any,
+    helper_function_name: Any,
+) -> dict[str, Any]:
+    """The ``AWS::Config::RemediationConfiguration`` of parameters.json's Remediation block."""
+    remediation = spec.remediation
+    if remediation is None:
+        raise RuleSpecError(
+            "parameters.json has no Parameters.Remediation block; add it "
+            "(TargetType SSM_DOCUMENT, TargetId, Parameters) to deploy the remediation."
+        )
+    deployed = {AUTOMATION_ROLE_PARAMETER: automation_role_arn}
+    deployed[HELPER_FUNCTION_PARAMETER] = helper_function_name
+    missing = sorted(set(deployed) - set(remediation.static_parameters))
+    if missing:
+        raise RuleSpecError(
+            f"parameters.json: Remediation.Parameters lacks {', '.join(missing)}; add each "
+            'as {"StaticValue": {"Values": ["..."]}} (the templates fill in the deployed value).'
+        )
+    parameters: dict[str, Any] = {
+        name: {"ResourceValue": {"Value": value}}
+        for name, value in remediation.resource_parameters.items()
+    }
+    for name, values in remediation.static_parameters.items():
+        parameters[name] = {
+            "StaticValue": {"Values": [deployed[name]] if name in deployed else values}
+        }
+    properties: dict[str, Any] = {
+        "ConfigRuleName": {"Ref": rule_logical_id},
+        "TargetType": "SSM_DOCUMENT",
+        "TargetId": document_name,
+        "ResourceType": remediation.resource_type,
+        "Automatic": {"Fn::If": [AUTOMATIC_CONDITION, True, False]},
+        "MaximumAutomaticAttempts": remediation.maximum_automatic_attempts,
+        "RetryAttemptSeconds": remediation.retry_attempt_seconds,
+        "Parameters": parameters,
+    }
+    if remediation.target_version is not None:
+        properties["TargetVersion"] = remediation.target_version
+    if remediation.execution_controls is not None:
+        properties["ExecutionControls"] = remediation.execution_controls
+    return {"Type": "AWS::Config::RemediationConfiguration", "Properties": properties}
