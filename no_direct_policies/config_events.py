@@ -77,6 +77,7 @@ def configuration_item(
     }
     relationships = [
         {
+            "resourceId": None,
             "resourceName": group,
             "resourceType": "AWS::IAM::Group",
             "name": "Is attached to Group",
@@ -85,6 +86,7 @@ def configuration_item(
     ] + [
         # Config records customer managed policies as resources; AWS-managed ones it does not.
         {
+            "resourceId": None,
             "resourceName": policy["policyName"],
             "resourceType": "AWS::IAM::Policy",
             "name": "Is attached to CustomerManagedPolicy",
@@ -156,7 +158,8 @@ def change_event(
 ) -> dict[str, Any]:
     """A ``ConfigurationItemChangeNotification`` invocation for one configuration item."""
     invoking_event = {
-        "configurationItemDiff": None,
+        # The demo's events report updates; Config lists the changed properties here.
+        "configurationItemDiff": {"changedProperties": {}, "changeType": "UPDATE"},
         "configurationItem": dict(item),
         "notificationCreationTime": _iso(notified_at),
         "messageType": "ConfigurationItemChangeNotification",

@@ -1,0 +1,255 @@
+"""``remediate``: the helper's plan by default, its result with ``--apply``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from cli_support import CHANGE_PASSWORD, EC2_READ, S3_FULL
+
+
+def iam_snapshot(iam) -> dict:
+    """Everything remediation could change: users' policies and groups, groups' contents."""
+    users = {
+        user["UserName"]: (
+            sorted(
+                p["PolicyArn"]
+                for p in iam.list_attached_user_policies(UserName=user["UserName"])[
+                    "AttachedPolicies"
+                ]
+            ),
+            sorted(iam.list_user_policies(UserName=user["UserName"])["PolicyNames"]),
+            sorted(
+                g["GroupName"]
+                for g in iam.list_groups_for_user(UserName=user["UserName"])["Groups"]
+            ),
+        )
+        for user in iam.list_users()["Users"]
+    }
+    groups = {
+        group["Path"] + group["GroupName"]: (
+            sorted(
+                p["PolicyArn"]
+                for p in iam.list_attached_group_policies(GroupName=group["GroupName"])[
+                    "AttachedPolicies"
+                ]
+            ),
+            sorted(iam.list_group_policies(GroupName=group["GroupName"])["PolicyNames"]),
+            sorted(u["UserName"] for u in iam.get_group(GroupName=group["GroupName"])["Users"]),
+        )
+        for group in iam.list_groups()["Groups"]
+    }
+    return {"users": users, "groups": groups}
+
+
+def attached(iam, user_name: str) -> list[str]:
+    response = iam.list_attached_user_policies(UserName=user_name)
+    return sorted(policy["PolicyArn"] for policy in response["AttachedPolicies"])
+
+
+def results_by_user(run) -> dict[str, dict]:
+    return {result["UserName"]: result for result in json.loads(run.stdout)["Results"]}
+
+
+@pytest.fixture
+def seed(make_user):
+    """The seed's case: john, david and mark with AmazonS3FullAccess; alice compliant."""
+    make_user("john", S3_FULL)
+    make_user("david", S3_FULL)
+    make_user("mark", S3_FULL)
+    make_user("alice")
+
+
+def test_plan_is_the_default_and_changes_nothing(cli, iam, seed):
+    before = iam_snapshot(iam)
+
+    run = cli("remediate", "--format", "json")
+
+    assert run.code == 0
+    results = results_by_user(run)
+    assert sorted(results) == ["david", "john", "mark"]  # every NON_COMPLIANT user, not alice
+    john = results["john"]
+    group = john["Groups"][0]
+    assert john["Status"] == "PLANNED"
+    assert john["MovedPolicyArns"] == [S3_FULL]
+    assert john["Actions"] == [
+        {"Action": "CreateGroup", "GroupName": group, "Path": "/config-remediation/"},
+        {"Action": "AttachGroupPolicy", "GroupName": group, "PolicyArn": S3_FULL},
+        {"Action": "AddUserToGroup", "GroupName": group, "UserName": "john"},
+        {"Action": "DetachUserPolicy", "UserName": "john", "PolicyArn": S3_FULL},
+    ]
+    assert iam_snapshot(iam) == before
+
+
+def test_apply_executes_the_plan_and_prints_the_helpers_result(cli, iam, seed):
+    plan = results_by_user(cli("remediate", "--format", "json"))
+
+    run = cli("remediate", "--apply", "--format", "json")
+
+    assert run.code == 0
+    applied = results_by_user(run)
+    group = plan["john"]["Groups"][0]
+    for name in ("john", "david", "mark"):
+        assert applied[name]["Status"] == "MOVED"
+        assert applied[name]["Groups"] == [group]  # one shared group for one policy set
+        assert attached(iam, name) == []
+    assert applied["john"]["Actions"] == plan["john"]["Actions"]
+    members = iam.get_group(GroupName=group)
+    assert sorted(user["UserName"] for user in members["Users"]) == ["david", "john", "mark"]
+    group_policies = iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]
+    assert [policy["PolicyArn"] for policy in group_policies] == [S3_FULL]
+    assert json.loads(run.stdout)["Refused"] == []
+
+
+def test_apply_again_finds_nothing_to_remediate(cli, seed):
+    cli("remediate", "--apply")
+
+    run = cli("remediate", "--apply")
+
+    assert run.code == 0
+    assert run.stdout == "No user to remediate.\n"
+
+
+def test_repeated_user_option_moves_only_those_users(cli, iam, seed):
+    run = cli("remediate", "--apply", "--user", "john", "--user", "mark", "--format", "json")
+
+    assert run.code == 0
+    assert sorted(results_by_user(run)) == ["john", "mark"]
+    assert attached(iam, "john") == attached(iam, "mark") == []
+    assert attached(iam, "david") == [S3_FULL]
+
+
+def test_named_compliant_user_gets_nothing_to_move(cli, seed):
+    run = cli("remediate", "--apply", "--user", "alice", "--format", "json")
+
+    assert run.code == 0
+    assert results_by_user(run)["alice"]["Status"] == "NOTHING_TO_MOVE"
+    assert results_by_user(run)["alice"]["Actions"] == []
+
+
+def test_named_exempt_user_is_skipped_and_untouched(cli, iam, seed):
+    run = cli("remediate", "--apply", "--user", "john", "--exempt-user-names", "john")
+
+    assert run.code == 0
+    assert run.stdout == "No user to remediate.\n"
+    assert run.stderr == (
+        "john: skipped, the rule exempts it: "
+        "User john is exempt: listed in the rule parameter ExemptUserNames.\n"
+    )
+    assert attached(iam, "john") == [S3_FULL]
+
+
+def test_exempt_users_are_not_selected_by_default(cli, seed):
+    run = cli("remediate", "--exempt-user-names", "john,david", "--format", "json")
+
+    assert sorted(results_by_user(run)) == ["mark"]
+
+
+def test_unknown_user_is_a_usage_error_before_any_change(cli, iam, seed):
+    before = iam_snapshot(iam)
+
+    run = cli("remediate", "--apply", "--user", "john", "--user", "ghost")
+
+    assert run.code == 2
+    assert run.stderr == (
+        "error: no IAM user named 'ghost' in this account: check --user "
+        "(user names are case-sensitive)\n"
+    )
+    assert iam_snapshot(iam) == before
+
+
+def test_group_path_and_name_prefix_reach_the_helper(cli, seed):
+    run = cli(
+        "remediate",
+        "--user",
+        "john",
+        "--group-path",
+        "/config-remediation/team-a/",
+        "--group-name-prefix",
+        "TeamA",
+        "--format",
+        "json",
+    )
+
+    create = results_by_user(run)["john"]["Actions"][0]
+    assert create["Action"] == "CreateGroup"
+    assert create["Path"] == "/config-remediation/team-a/"
+    assert create["GroupName"].startswith("TeamAAmazonS3FullAccess")
+
+
+def test_exempt_policy_stays_on_the_user(cli, iam, make_user):
+    make_user("mark", S3_FULL, CHANGE_PASSWORD)
+
+    run = cli("remediate", "--apply", "--exempt-policy-arns", CHANGE_PASSWORD, "--format", "json")
+
+    assert results_by_user(run)["mark"]["MovedPolicyArns"] == [S3_FULL]
+    assert attached(iam, "mark") == [CHANGE_PASSWORD]
+
+
+def test_move_inline_policies_moves_them_to_the_group(cli, iam, make_user):
+    make_user("carol", EC2_READ, inline=("s3-list",))
+
+    run = cli(
+        "remediate",
+        "--apply",
+        "--check-inline-policies",
+        "--move-inline-policies",
+        "--format",
+        "json",
+    )
+
+    carol = results_by_user(run)["carol"]
+    assert carol["Status"] == "MOVED"
+    assert iam.list_user_policies(UserName="carol")["PolicyNames"] == []
+    group = carol["Groups"][0]
+    assert iam.list_group_policies(GroupName=group)["PolicyNames"] == ["s3-list"]
+    assert attached(iam, "carol") == []
+
+
+def test_refusal_exits_4_with_one_line_and_changes_nothing(cli, iam, make_user):
+    make_user("crowded", S3_FULL)
+    for index in range(10):  # GroupsPerUserQuota: no room for the group it needs
+        iam.create_group(GroupName=f"team-{index}")
+        iam.add_user_to_group(GroupName=f"team-{index}", UserName="crowded")
+    make_user("john", S3_FULL)
+    before = iam_snapshot(iam)
+
+    run = cli("remediate", "--user", "crowded", "--apply", "--format", "json")
+
+    assert run.code == 4
+    refused = json.loads(run.stdout)["Refused"]
+    assert [refusal["UserName"] for refusal in refused] == ["crowded"]
+    assert run.stderr == f"error: crowded: {refused[0]['Error']}\n"
+    assert "10" in refused[0]["Error"]
+    assert iam_snapshot(iam) == before
+
+
+def test_table_shows_each_users_numbered_actions(cli, seed):
+    run = cli("remediate", "--user", "john")
+
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("john (AIDA")
+    assert ": PLANNED, groups: " in lines[0]
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["1.", "CreateGroup"],
+        ["2.", "AttachGroupPolicy"],
+        ["3.", "AddUserToGroup"],
+        ["4.", "DetachUserPolicy"],
+    ]
+    assert lines[4].endswith(f"UserName=john PolicyArn={S3_FULL}")
+
+
+def test_csv_has_one_row_per_action(cli, seed):
+    run = cli("remediate", "--user", "john", "--format", "csv")
+
+    rows = list(csv.reader(io.StringIO(run.stdout)))
+    assert rows[0] == ["UserName", "UserId", "Status", "Step", "Action", "Parameters"]
+    assert [(row[0], row[2], row[3], row[4]) for row in rows[1:]] == [
+        ("john", "PLANNED", "1", "CreateGroup"),
+        ("john", "PLANNED", "2", "AttachGroupPolicy"),
+        ("john", "PLANNED", "3", "AddUserToGroup"),
+        ("john", "PLANNED", "4", "DetachUserPolicy"),
+    ]
+    assert json.loads(rows[4][5]) == {"PolicyArn": S3_FULL, "UserName": "john"}
