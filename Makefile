@@ -38,6 +38,13 @@ lint: $(VENV)/.installed ## ruff (lint and format check)
 test: venv lint ## Lint, then run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+.PHONY: benchmark
+benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the measured figures
+	@set -e; for script in tests/benchmark_*.py; do \
+		echo "== $$script"; \
+		PYTHONPATH=rules/IAM_USER_NO_DIRECT_POLICIES:remediation:. $(BIN)/python $$script; \
+	done
+
 .PHONY: format
 format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
