@@ -45,6 +45,43 @@ benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the me
 		PYTHONPATH=rules/IAM_USER_NO_DIRECT_POLICIES:remediation:. $(BIN)/python $$script; \
 	done
 
+# --- Deployment (README, Deployment). The AWS CLI and credentials come from the
+# machine; deploy/require-aws.sh stops with one clear line when they are missing.
+STACK_NAME ?= iam-user-no-direct-policies
+STACK_SET_NAME ?= iam-user-no-direct-policies
+PACK_NAME ?= iam-user-no-direct-policies
+ARTIFACT_BUCKET ?=
+ORG_UNIT_IDS ?=
+RDKLIB_PIN = $(shell grep '^rdklib==' requirements/runtime.txt)
+
+.PHONY: package
+package: $(VENV)/.installed ## Build the Lambda zips and render the templates into build/
+	rm -rf build/rdklib
+	$(BIN)/python -m pip install --quiet --no-deps --target build/rdklib $(RDKLIB_PIN)
+	$(BIN)/python -m deploy.build --out build --rdklib-dir build/rdklib
+
+.PHONY: deploy
+deploy: ## Deploy to one account: make deploy ARTIFACT_BUCKET=<S3 bucket for the Lambda code>
+	@deploy/require-aws.sh deploy ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)"
+	$(MAKE) package
+	aws cloudformation package --template-file build/account.yaml \
+		--s3-bucket "$(ARTIFACT_BUCKET)" --output-template-file build/account.packaged.yaml
+	aws cloudformation deploy --template-file build/account.packaged.yaml \
+		--stack-name "$(STACK_NAME)" --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset
+
+.PHONY: undeploy
+undeploy: ## Remove the one-account stack (groups the remediation created stay)
+	@deploy/require-aws.sh undeploy
+	aws cloudformation delete-stack --stack-name "$(STACK_NAME)"
+	aws cloudformation wait stack-delete-complete --stack-name "$(STACK_NAME)"
+
+.PHONY: deploy-org
+deploy-org: ## Organization: make deploy-org ARTIFACT_BUCKET=<bucket> ORG_UNIT_IDS=<ou or root ids>
+	@deploy/require-aws.sh deploy-org ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)" ORG_UNIT_IDS="$(ORG_UNIT_IDS)"
+	$(MAKE) package
+	ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)" ORG_UNIT_IDS="$(ORG_UNIT_IDS)" STACK_NAME="$(STACK_NAME)" \
+		STACK_SET_NAME="$(STACK_SET_NAME)" PACK_NAME="$(PACK_NAME)" deploy/deploy-org.sh
+
 .PHONY: format
 format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

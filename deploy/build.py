@@ -1,13 +1,14 @@
 """Render the deployable CloudFormation templates from parameters.json and the SSM document.
 
-    python -m deploy.build [--out build]
+    python -m deploy.build [--out build] [--rdklib-dir build/rdklib]
 
 writes ``account.yaml`` (one account: Lambdas, document, roles, rule and
 remediation), ``stackset.yaml`` (the per-account parts alone, for a
 service-managed StackSet) and ``conformance-pack.yaml`` (the rule and its
 remediation, or the Guard variant). The sources in ``deploy/templates/`` mark
 every value that comes from elsewhere as ``"@render:<name>"``; rendering fails
-on an unknown or unused name, so nothing is left half-filled.
+on an unknown or unused name, so nothing is left half-filled. With
+``--rdklib-dir`` it also builds the two Lambda zips (see ``deploy.package``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from deploy.package import HELPER_ZIP
+from deploy.package import HELPER_ZIP, build_helper_zip, build_rule_zip
 from deploy.rule_resources import (
     config_rule,
     remediation_configuration,
@@ -232,13 +233,20 @@ def write_templates(out_dir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: render the templates into --out."""
+    """Command line: render the templates (and build the zips) into --out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder")
+    parser.add_argument(
+        "--rdklib-dir", type=Path, help="pip --target folder with rdklib: also build the zips"
+    )
     args = parser.parse_args(argv)
     try:
         written = write_templates(args.out)
-    except RuleSpecError as error:
+        if args.rdklib_dir is not None:
+            code_key = load_rule_spec(PARAMETERS_FILE).code_key
+            written.append(build_rule_zip(args.out, args.rdklib_dir, code_key))
+            written.append(build_helper_zip(args.out))
+    except (RuleSpecError, FileNotFoundError) as error:
         print(f"deploy.build: {error}", file=sys.stderr)
         return 2
     for path in written:

@@ -1,6 +1,6 @@
 """Build the two Lambda zips: the rule (with rdklib bundled) and the remediation helper.
 
-    python -m deploy.package --rdklib-dir build/rdklib --out build
+    python -m deploy.build --rdklib-dir build/rdklib --out build
 
 ``--rdklib-dir`` is a ``pip install --no-deps --target`` folder (``make package``
 fills it from requirements/runtime.txt): the rule ships rdklib itself instead
@@ -13,13 +13,9 @@ what changed.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-
-from deploy.rule_spec import load_rule_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE_DIR = ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"
@@ -80,24 +76,3 @@ def build_helper_zip(out_dir: Path, remediation_dir: Path = REMEDIATION_DIR) -> 
     path = out_dir / HELPER_ZIP
     write_zip(path, [(p.name, p) for p in _lambda_modules(remediation_dir)])
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: build both zips into --out."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rdklib-dir", type=Path, required=True, help="pip --target folder")
-    parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder")
-    args = parser.parse_args(argv)
-    try:
-        code_key = load_rule_spec(ROOT / "parameters.json").code_key
-        written = [build_rule_zip(args.out, args.rdklib_dir, code_key), build_helper_zip(args.out)]
-    except FileNotFoundError as error:
-        print(f"deploy.package: {error}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
