@@ -255,7 +255,9 @@ def non_compliant_annotation(managed: Sequence[str], inline: Sequence[str] = ())
 
 def decide(user: UserPolicies, options: RuleOptions) -> Verdict:
     """Decide whether one user complies: no non-exempt policy may sit directly on it."""
-    if user.user_name in options.exempt_user_names:
+    # IAM user names are unique regardless of case, so "BreakGlass" names user "breakglass".
+    exempt_names = {name.casefold() for name in options.exempt_user_names}
+    if user.user_name.casefold() in exempt_names:
         return Verdict(
             NOT_APPLICABLE,
             f"User {user.user_name} is exempt: listed in the rule parameter ExemptUserNames.",

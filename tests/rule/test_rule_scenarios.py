@@ -272,6 +272,22 @@ def test_scenario_15_sweep_evaluates_every_user_with_one_call(clients, iam):
     ]
 
 
+def test_scenario_15_sweep_of_an_account_without_users_puts_an_empty_batch(clients):
+    # rdklib tells Config the run finished with one empty PutEvaluations (botocore's model
+    # allows 0 to 100 evaluations).
+    expect_previous_evaluations(clients.config_stubber, [[]])
+    clients.config_stubber.add_response(
+        "put_evaluations",
+        {"FailedEvaluations": []},
+        {"Evaluations": [], "ResultToken": "TESTMODE", "TestMode": True},
+    )
+
+    assert lambda_handler(load_event("scheduled"), None) == []
+    assert clients.iam_calls == [
+        ("GetAccountAuthorizationDetails", {"Filter": ["User"], "MaxItems": 1000})
+    ]
+
+
 def test_scenario_15_sweep_pages_through_more_than_1000_users(clients, iam_stub):
     read_only = [{"PolicyName": "ReadOnlyAccess", "PolicyArn": READ_ONLY}]
     details = [user_detail(n, read_only if n % 3 == 0 else None) for n in range(2345)]

@@ -119,6 +119,14 @@ def test_user_name_exemption_wins_over_path_exemption():
     )
 
 
+def test_user_name_exemption_ignores_case_as_iam_does():
+    options = RuleOptions(exempt_user_names=frozenset({"ALICE"}))
+    verdict = decide(make_user(attached=[READ_ONLY]), options)
+    assert verdict == Verdict(
+        "NOT_APPLICABLE", "User alice is exempt: listed in the rule parameter ExemptUserNames."
+    )
+
+
 def test_path_exemption_annotation_stays_within_limit_for_long_paths():
     prefix = "/" + "p" * 300 + "/"
     verdict = decide(make_user(prefix + "x/"), RuleOptions(exempt_path_prefixes=(prefix,)))
