@@ -1,0 +1,129 @@
+"""The CLI as a user runs it: a separate process talking HTTP to a real ``moto_server``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from cli_support import S3_FULL
+
+ROOT = Path(__file__).resolve().parents[2]
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
+STARTUP_SECONDS = 30
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A moto server on a free local port, with AWS-managed policies; stopped afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    server = subprocess.Popen(  # noqa: S603 - fixed argv, our own venv's executable
+        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _listening(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"moto_server did not start on port {port} (exit {server.poll()})")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") and key != "NO_COLOR"
+    }
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **extra,
+        }
+    )
+    return env
+
+
+def _cli(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "no_direct_policies", *argv],
+        cwd=ROOT,
+        env=_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_audit_and_remediate_over_http(moto_server):
+    iam = boto3.client(
+        "iam",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for name in ("john", "david"):
+        iam.create_user(UserName=name)
+        iam.attach_user_policy(UserName=name, PolicyArn=S3_FULL)
+
+    before = _cli("audit", "--format", "json", "--endpoint-url", moto_server)
+    applied = _cli("remediate", "--apply", "--format", "json", AWS_ENDPOINT_URL=moto_server)
+    after = _cli("audit", "--format", "csv", AWS_ENDPOINT_URL=moto_server)
+
+    assert before.returncode == 1, before.stderr
+    assert json.loads(before.stdout)["Summary"] == {
+        "COMPLIANT": 0,
+        "NON_COMPLIANT": 2,
+        "NOT_APPLICABLE": 0,
+    }
+    assert applied.returncode == 0, applied.stderr
+    results = json.loads(applied.stdout)["Results"]
+    assert sorted((result["UserName"], result["Status"]) for result in results) == [
+        ("david", "MOVED"),
+        ("john", "MOVED"),
+    ]
+    group = results[0]["Groups"][0]
+    members = iam.get_group(GroupName=group)["Users"]
+    assert sorted(member["UserName"] for member in members) == ["david", "john"]
+    assert iam.list_attached_user_policies(UserName="john")["AttachedPolicies"] == []
+    assert after.returncode == 0, after.stderr
+    assert [line.split(",")[3] for line in after.stdout.splitlines()[1:]] == ["COMPLIANT"] * 2
+
+
+def test_unreachable_server_is_one_line_and_exit_3(free_port):
+    endpoint = f"http://127.0.0.1:{free_port}"
+
+    run = _cli("audit", "--endpoint-url", endpoint, AWS_MAX_ATTEMPTS="1")
+
+    assert run.returncode == 3
+    assert run.stdout == ""
+    assert run.stderr == (
+        f"error: cannot reach the AWS endpoint {endpoint}/: check --endpoint-url / "
+        "AWS_ENDPOINT_URL and the network\n"
+    )
