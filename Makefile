@@ -38,6 +38,20 @@ lint: $(VENV)/.installed ## ruff (lint and format check)
 test: venv lint ## Lint, then run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# --- The main job and the command-line tool (README, Quick start). ARGS passes options,
+# e.g. make audit ARGS="--format json --profile prod"; credentials come from the usual chain.
+.PHONY: demo
+demo: $(VENV)/.installed ## Run the whole product on a simulated account (no AWS account needed)
+	$(BIN)/python -m no_direct_policies demo
+
+.PHONY: audit
+audit: $(VENV)/.installed ## Read-only audit of an account's users: make audit ARGS="--format json"
+	$(BIN)/python -m no_direct_policies audit $(ARGS)
+
+.PHONY: remediate
+remediate: $(VENV)/.installed ## Show the plan to move users' policies to groups (ARGS="--apply" runs it)
+	$(BIN)/python -m no_direct_policies remediate $(ARGS)
+
 .PHONY: benchmark
 benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the measured figures
 	@set -e; for script in tests/benchmark_*.py; do \
