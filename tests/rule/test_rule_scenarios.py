@@ -402,3 +402,14 @@ def test_scenario_19_rdklib_role_parameters_are_accepted(clients):
         evaluation("AIDAJQABLZS4A3QDU576Q", "NON_COMPLIANT", TWO_POLICIES),
         rule_parameters=parameters,
     )
+
+
+def test_unknown_message_type_fails_the_invocation(clients):
+    event = load_event("scheduled")
+    event["invokingEvent"] = json.dumps(
+        {"messageType": "ConfigurationSnapshotDeliveryCompleted", "recordVersion": "1.0"}
+    )
+
+    with pytest.raises(RuleInvocationError, match=r"\(Unexpected message type\)$"):
+        lambda_handler(event, None)
+    assert clients.built == []
