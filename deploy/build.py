@@ -198,10 +198,11 @@ def render_conformance_pack(
 
 
 def render_all(
-    parameters_file: Path = PARAMETERS_FILE, document_file: Path = DOCUMENT_FILE
+    parameters_file: Path | None = None, document_file: Path | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Every deployable template, by file name."""
-    spec = load_rule_spec(parameters_file)
+    """Every deployable template, by file name (from the project's own files by default)."""
+    spec = load_rule_spec(parameters_file or PARAMETERS_FILE)
+    document_file = document_file or DOCUMENT_FILE
     if not document_file.is_file():
         raise RuleSpecError(f"The SSM document {document_file} is missing; it is rendered in.")
     document = yaml.safe_load(document_file.read_text(encoding="utf-8"))
