@@ -232,12 +232,10 @@ def _render(managed: Sequence[str], inline: Sequence[str], shown: tuple[int, int
     if inline:
         count = _plural(len(inline), "inline policy", "inline policies")
         parts.append(f"{count} on the user: {_names(inline, shown[1])}")
-    if inline:
-        advice = "Move them to a group and add the user to it."
-    elif len(managed) == 1:
-        advice = "Attach it to a group and add the user to it."
-    else:
-        advice = "Attach them to a group and add the user to it."
+    # Inline policies cannot be attached elsewhere: their content moves to a group.
+    verb = "Move" if inline else "Attach"
+    pronoun = "it" if len(managed) + len(inline) == 1 else "them"
+    advice = f"{verb} {pronoun} to a group and add the user to it."
     return "; ".join(parts) + ". " + advice
 
 

@@ -156,6 +156,14 @@ def test_inline_and_managed_are_both_named_with_a_move_advice():
     )
 
 
+def test_one_inline_policy_gets_a_singular_annotation():
+    verdict = decide(make_user(inline=["ssm-session"]), RuleOptions(check_inline_policies=True))
+    assert verdict == Verdict(
+        "NON_COMPLIANT",
+        "1 inline policy on the user: ssm-session. Move it to a group and add the user to it.",
+    )
+
+
 def test_no_policies_with_inline_check_says_so():
     assert decide(make_user(), RuleOptions(check_inline_policies=True)) == Verdict(
         "COMPLIANT", "No managed or inline policies directly on the user."
