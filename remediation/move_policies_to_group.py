@@ -58,7 +58,7 @@ __all__ = ["MoveRequest", "RemediationError", "lambda_handler", "move_user_polic
 
 LOGGER = logging.getLogger(__name__)
 # Throttling is retried by botocore (standard mode: exponential backoff with jitter).
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
 VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes consistent
 
 MOVED, NOTHING_TO_MOVE, PLANNED = "MOVED", "NOTHING_TO_MOVE", "PLANNED"
@@ -265,10 +265,14 @@ def move_user_policies(
     return _result(user_name, user_id, MOVED, plan)
 
 
+def new_iam_client() -> Any:
+    """An IAM client that retries throttling with backoff."""
+    return boto3.client("iam", config=RETRY_CONFIG)
+
+
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point: parse the payload, move the policies, return the result."""
     request = parse_payload(event)
-    iam_client = boto3.client("iam", config=RETRY_CONFIG)
-    result = move_user_policies(iam_client, request)
+    result = move_user_policies(new_iam_client(), request)
     LOGGER.info("remediation result: %s", json.dumps(result))
     return result

@@ -1,0 +1,227 @@
+"""Concurrency and failure scenarios: racing runs, a user deleted mid-way, slow IAM, throttling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import botocore.endpoint
+import move_policies_to_group
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+from group_plan import group_name
+from move_policies_to_group import RemediationError, move_user_policies, parse_payload
+from remediation_helpers import READ_ONLY, S3_FULL, effective_policies, remediate
+
+GROUP = group_name("MovedPolicies-", [S3_FULL], [])
+
+
+def _once_before(iam: Any, operation: str, competitor: Callable[[], None]) -> None:
+    """Run ``competitor`` once, just before the ``iam`` client's first ``operation`` call."""
+    done: list[bool] = []
+
+    def hook(**_kwargs: Any) -> None:
+        if not done:
+            done.append(True)
+            competitor()
+
+    iam.meta.events.register(f"before-call.iam.{operation}", hook)
+
+
+def _members(iam: Any, group: str) -> list[str]:
+    return sorted(user["UserName"] for user in iam.get_group(GroupName=group)["Users"])
+
+
+def test_two_remediations_racing_for_the_same_group_end_in_one_shared_group(
+    iam, make_user, observer
+):
+    make_user("John", [S3_FULL])
+    make_user("David", [S3_FULL])
+    _once_before(iam, "CreateGroup", lambda: remediate(observer, UserName="David"))
+
+    result = remediate(iam, UserName="John")
+
+    assert result["Status"] == "MOVED"
+    assert [g["GroupName"] for g in iam.list_groups()["Groups"]] == [GROUP]
+    assert _members(iam, GROUP) == ["David", "John"]
+    assert effective_policies(iam, "John").managed == {S3_FULL}
+
+
+def test_racing_run_finds_the_group_half_built_and_completes_it(iam, make_user, observer):
+    make_user("John", [S3_FULL])
+    _once_before(
+        iam,
+        "CreateGroup",
+        lambda: observer.create_group(GroupName=GROUP, Path="/config-remediation/"),
+    )
+
+    result = remediate(iam, UserName="John")
+
+    assert result["Status"] == "MOVED"
+    assert _members(iam, GROUP) == ["John"]
+    assert [
+        p["PolicyArn"]
+        for p in iam.list_attached_group_policies(GroupName=GROUP)["AttachedPolicies"]
+    ] == [S3_FULL]
+
+
+def test_group_created_concurrently_with_other_policies_is_refused_and_nothing_is_lost(
+    iam, make_user, observer
+):
+    make_user("John", [S3_FULL])
+
+    def competitor() -> None:
+        observer.create_group(GroupName=GROUP, Path="/config-remediation/")
+        observer.attach_group_policy(GroupName=GROUP, PolicyArn=READ_ONLY)
+
+    _once_before(iam, "CreateGroup", competitor)
+    before = effective_policies(iam, "John")
+
+    with pytest.raises(RemediationError, match=f"Group {GROUP} exists but cannot be used"):
+        remediate(iam, UserName="John")
+
+    assert effective_policies(iam, "John") == before
+    assert _members(iam, GROUP) == []
+
+
+def _delete_user(iam: Any, name: str) -> None:
+    for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
+    iam.delete_user(UserName=name)
+
+
+def test_user_deleted_mid_way_leaves_no_group_behind(iam, make_user, observer):
+    make_user("John", [S3_FULL])
+    _once_before(iam, "AddUserToGroup", lambda: _delete_user(observer, "John"))
+
+    with pytest.raises(
+        RemediationError,
+        match=f"John .* was deleted during the remediation. Groups created for it and "
+        f"removed again: {GROUP}",
+    ):
+        remediate(iam, UserName="John")
+
+    assert iam.list_groups()["Groups"] == []
+
+
+def test_user_deleted_mid_way_does_not_remove_a_group_shared_with_others(iam, make_user, observer):
+    make_user("David", [S3_FULL])
+    make_user("John", [S3_FULL])
+    remediate(iam, UserName="David")
+    _once_before(iam, "AddUserToGroup", lambda: _delete_user(observer, "John"))
+
+    with pytest.raises(RemediationError, match="removed again: none"):
+        remediate(iam, UserName="John")
+
+    assert _members(iam, GROUP) == ["David"]
+    assert effective_policies(iam, "David").managed == {S3_FULL}
+
+
+def _stale_group_reads(iam: Any, stale_reads: int) -> None:
+    """Make IAM look eventually consistent: the first reads after the start miss new groups."""
+    seen = {"calls": 0}
+
+    def hide(parsed: dict, **_kwargs: Any) -> None:
+        seen["calls"] += 1
+        if 1 < seen["calls"] <= 1 + stale_reads:  # call 1 is the initial read of the user
+            parsed["Groups"] = []
+
+    iam.meta.events.register("after-call.iam.ListGroupsForUser", hide)
+
+
+def test_read_back_is_retried_while_iam_is_not_yet_consistent(iam, make_user):
+    make_user("John", [S3_FULL])
+    _stale_group_reads(iam, 2)
+    delays: list[float] = []
+
+    result = move_user_policies(iam, parse_payload({"UserName": "John"}), sleep=delays.append)
+
+    assert result["Status"] == "MOVED"
+    assert delays == [0.5, 1.0]
+
+
+def test_read_back_that_never_confirms_keeps_the_policies_on_the_user(iam, make_user):
+    make_user("John", [S3_FULL])
+    _stale_group_reads(iam, 100)
+    delays: list[float] = []
+
+    with pytest.raises(RemediationError, match=r"Read-back after adding John .* nothing was lost"):
+        move_user_policies(iam, parse_payload({"UserName": "John"}), sleep=delays.append)
+
+    assert delays == [0.5, 1.0, 2.0, 4.0]
+    assert [
+        p["PolicyArn"] for p in iam.list_attached_user_policies(UserName="John")["AttachedPolicies"]
+    ] == [S3_FULL]
+
+
+_THROTTLED = (
+    b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+    b"<Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+)
+
+
+class _Body:
+    def stream(self, **_kwargs: Any):
+        yield _THROTTLED
+
+
+@pytest.fixture
+def backoff(monkeypatch) -> list[float]:
+    """The backoff delays botocore's retry handler asks for (not slept, recorded)."""
+    delays: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=delays.append))
+    return delays
+
+
+def _throttle(client: Any, operation: str, times: int) -> list[int]:
+    """Answer the first ``times`` attempts of ``operation`` with HTTP 400 Throttling."""
+    attempts: list[int] = []
+
+    def answer(request: Any, event_name: str, **_kwargs: Any) -> AWSResponse | None:
+        if not event_name.endswith(f".{operation}"):
+            return None
+        attempts.append(1)
+        if len(attempts) <= times:
+            return AWSResponse(request.url, 400, {}, _Body())
+        return None
+
+    client.meta.events.register_first("before-send", answer)
+    return attempts
+
+
+def test_handler_retries_throttling_with_backoff_and_completes(
+    iam, make_user, monkeypatch, backoff
+):
+    make_user("John", [S3_FULL])
+    attempts: list[list[int]] = []
+
+    def throttled_client() -> Any:
+        client = original()
+        attempts.append(_throttle(client, "GetAccountSummary", 3))
+        return client
+
+    original = move_policies_to_group.new_iam_client
+    monkeypatch.setattr(move_policies_to_group, "new_iam_client", throttled_client)
+
+    result = move_policies_to_group.lambda_handler({"UserName": "John"}, None)
+
+    assert result["Status"] == "MOVED"
+    assert len(attempts[0]) == 4
+    assert len(backoff) == 3
+
+
+@pytest.mark.usefixtures("backoff")
+def test_throttling_beyond_the_retry_budget_surfaces_before_any_change(iam, make_user):
+    make_user("John", [S3_FULL])
+    client = move_policies_to_group.new_iam_client()
+    attempts = _throttle(client, "GetAccountSummary", 1000)
+    before = effective_policies(iam, "John")
+
+    with pytest.raises(ClientError, match="Throttling"):
+        remediate(client, UserName="John")
+
+    assert len(attempts) == 10
+    assert iam.list_groups()["Groups"] == []
+    assert effective_policies(iam, "John") == before
