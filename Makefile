@@ -66,6 +66,8 @@ STACK_SET_NAME ?= iam-user-no-direct-policies
 PACK_NAME ?= iam-user-no-direct-policies
 ARTIFACT_BUCKET ?=
 ORG_UNIT_IDS ?=
+# e.g. PARAMETER_OVERRIDES="AutomaticRemediation=false ExemptUserNames=breakglass"
+PARAMETER_OVERRIDES ?=
 RDKLIB_PIN = $(shell grep '^rdklib==' requirements/runtime.txt)
 
 .PHONY: package
@@ -81,7 +83,8 @@ deploy: ## Deploy to one account: make deploy ARTIFACT_BUCKET=<S3 bucket for the
 	aws cloudformation package --template-file build/account.yaml \
 		--s3-bucket "$(ARTIFACT_BUCKET)" --output-template-file build/account.packaged.yaml
 	aws cloudformation deploy --template-file build/account.packaged.yaml \
-		--stack-name "$(STACK_NAME)" --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset
+		--stack-name "$(STACK_NAME)" --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset \
+		$(if $(PARAMETER_OVERRIDES),--parameter-overrides $(PARAMETER_OVERRIDES))
 
 .PHONY: undeploy
 undeploy: ## Remove the one-account stack (groups the remediation created stay)
