@@ -129,7 +129,8 @@ def remediation_configuration(
             "StaticValue": {"Values": [deployed[name]] if name in deployed else values}
         }
     properties: dict[str, Any] = {
-        "ConfigRuleName": {"Ref": rule_logical_id},
+        # The name itself, not a Ref: conformance packs support few intrinsic functions.
+        "ConfigRuleName": spec.name,
         "TargetType": "SSM_DOCUMENT",
         "TargetId": document_name,
         "ResourceType": remediation.resource_type,
@@ -142,4 +143,8 @@ def remediation_configuration(
         properties["TargetVersion"] = remediation.target_version
     if remediation.execution_controls is not None:
         properties["ExecutionControls"] = remediation.execution_controls
-    return {"Type": "AWS::Config::RemediationConfiguration", "Properties": properties}
+    return {
+        "Type": "AWS::Config::RemediationConfiguration",
+        "DependsOn": rule_logical_id,
+        "Properties": properties,
+    }
