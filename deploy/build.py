@@ -100,14 +100,22 @@ def _names(spec: RuleSpec) -> dict[str, Any]:
 
 
 def automation_verify_permissions(document: Mapping[str, Any]) -> list[str]:
-    """The IAM actions of the document's own API steps (the verify step's reads)."""
+    """The actions of the document's own API steps (the verify step's reads).
+
+    Derived from the steps, so the automation role follows the document. A
+    script step that calls AWS would need permissions no step declares: refused.
+    """
     actions = set()
     for step in document.get("mainSteps", []):
         inputs = step.get("inputs", {})
-        if step.get("action") == "aws:executeAwsApi" or step.get("action") == (
-            "aws:assertAwsResourceProperty"
-        ):
+        if step.get("action") in ("aws:executeAwsApi", "aws:assertAwsResourceProperty"):
             actions.add(f"{inputs['Service'].lower()}:{inputs['Api']}")
+        if step.get("action") == "aws:executeScript" and "boto3" in inputs.get("Script", ""):
+            raise RuleSpecError(
+                f"{DOCUMENT_FILE.name}: step {step.get('name')} calls AWS from a script, so the "
+                "automation role's permissions cannot be derived from the document; use "
+                "aws:executeAwsApi steps for AWS calls."
+            )
     return sorted(actions)
 
 
