@@ -22,6 +22,10 @@ from no_direct_policies.simulated_account import REGION
 S3_FULL = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword"
+LIST_BUCKETS = {  # an inline policy document
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
+}
 
 
 @dataclass(frozen=True)

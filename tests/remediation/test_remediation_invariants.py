@@ -15,17 +15,13 @@ from group_plan import plan_move
 from iam_state import read_group, read_quotas, read_user
 from move_policies_to_group import perform_action, required_group_specs
 from remediation_helpers import (
+    LIST_BUCKETS,
     READ_ONLY,
     S3_FULL,
     effective_policies,
     remediate,
     request_for,
 )
-
-DOCUMENT = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
-}
 
 
 def _seed(make_user: Callable, arns: list[str]) -> dict[str, Any]:
@@ -40,7 +36,7 @@ def _split(make_user: Callable, arns: list[str]) -> dict[str, Any]:
 
 
 def _inline(make_user: Callable, arns: list[str]) -> dict[str, Any]:
-    make_user("quinn", [S3_FULL, READ_ONLY], inline={"list-buckets": DOCUMENT})
+    make_user("quinn", [S3_FULL, READ_ONLY], inline={"list-buckets": LIST_BUCKETS})
     return {"UserName": "quinn", "MoveInlinePolicies": True}
 
 

@@ -7,6 +7,7 @@ from group_plan import group_name
 from move_policies_to_group import RemediationError
 from remediation_helpers import (
     CHANGE_PASSWORD,
+    LIST_BUCKETS,
     READ_ONLY,
     S3_FULL,
     effective_policies,
@@ -42,12 +43,6 @@ def test_seed_scenario_john_david_and_mark_share_one_group_and_keep_s3_access(ia
         "John",
         "Mark",
     ]
-
-
-DOCUMENT = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
-}
 
 
 def _groups_of(iam, user_name: str) -> list[str]:
@@ -160,7 +155,10 @@ def test_existing_group_outside_the_remediation_path_with_the_same_set_is_not_re
     [
         ({"policies": [S3_FULL, READ_ONLY]}, "other managed policies attached"),
         ({"policies": [S3_FULL], "path": "/"}, "its path is /, not /config-remediation/"),
-        ({"policies": [S3_FULL], "inline": {"extra": DOCUMENT}}, "other inline policies: extra"),
+        (
+            {"policies": [S3_FULL], "inline": {"extra": LIST_BUCKETS}},
+            "other inline policies: extra",
+        ),
     ],
     ids=["superset", "other-path", "inline-policy"],
 )
@@ -301,8 +299,8 @@ def test_policies_already_reaching_the_user_through_its_group_are_only_detached(
 
 
 def test_inline_policies_move_to_the_group_only_when_asked(iam, make_user):
-    make_user("quinn", [S3_FULL], inline={"list-buckets": DOCUMENT})
-    make_user("rita", [S3_FULL], inline={"list-buckets": DOCUMENT})
+    make_user("quinn", [S3_FULL], inline={"list-buckets": LIST_BUCKETS})
+    make_user("rita", [S3_FULL], inline={"list-buckets": LIST_BUCKETS})
     before = effective_policies(iam, "quinn")
 
     kept = remediate(iam, UserName="rita")
@@ -315,7 +313,7 @@ def test_inline_policies_move_to_the_group_only_when_asked(iam, make_user):
     assert iam.list_group_policies(GroupName=group)["PolicyNames"] == ["list-buckets"]
     assert (
         iam.get_group_policy(GroupName=group, PolicyName="list-buckets")["PolicyDocument"]
-        == DOCUMENT
+        == LIST_BUCKETS
     )
     assert effective_policies(iam, "quinn") == before
     assert moved["Actions"][-1] == {
