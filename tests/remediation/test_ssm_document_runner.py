@@ -1,0 +1,169 @@
+"""The step runner is strict: each check it makes is shown to reject a broken document."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from ssm_document import load_document
+
+from no_direct_policies.automation_runner import (
+    DocumentError,
+    StepFailed,
+    resolve_parameters,
+    run_document,
+    validate_document,
+)
+
+
+def _broken(change) -> dict[str, Any]:
+    document = copy.deepcopy(load_document())
+    change(document)
+    return document
+
+
+def _step(document: dict, name: str) -> dict:
+    return next(step for step in document["mainSteps"] if step["name"] == name)
+
+
+def _set(path: list, value: Any):
+    def change(document: dict) -> None:
+        target = _step(document, path[0]) if path[0] != "$" else document
+        for key in path[1:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (_set(["$", "schemaVersion"], "0.2"), "schemaVersion is '0.2', not '0.3'"),
+        (_set(["$", "assumeRole"], "{{ Role }}"), "assumeRole refers to undeclared Role"),
+        (
+            _set(["MoveUserPolicies", "inputs", "InputPayload", "IAMResourceId"], "{{ UserId }}"),
+            "{{ UserId }} is neither a parameter nor an earlier step's output",
+        ),
+        (
+            _set(["ReadHelperResult", "inputs", "InputPayload", "Payload"], "{{ Later.Payload }}"),
+            "{{ Later.Payload }} is neither",
+        ),
+        (
+            _set(["ListRemainingPolicies", "inputs", "UserName"], "{{ AssertNoDirectPolicies.X }}"),
+            "{{ AssertNoDirectPolicies.X }} is neither",
+        ),
+        (_set(["MoveUserPolicies", "action"], "aws:runLambda"), "unknown action 'aws:runLambda'"),
+        (
+            _set(["MoveUserPolicies", "inputs", "Paylod"], "{}"),
+            "aws:invokeLambdaFunction takes no input Paylod",
+        ),
+        (_set(["MoveUserPolicies", "onFailure"], "Continue"), "only onFailure Abort"),
+        (_set(["ReadHelperResult", "inputs", "Runtime"], "python2.7"), "Runtime 'python2.7'"),
+        (
+            _set(["VerifyUnlessDryRun", "inputs", "Choices", 0, "NextStep"], "Nowhere"),
+            "NextStep 'Nowhere' is not a step",
+        ),
+        (
+            _set(
+                ["MoveUserPolicies", "outputs"],
+                [{"Name": "S", "Selector": "$.S", "Type": "String"}],
+            ),
+            "Payload is a JSON string",
+        ),
+        (_set(["$", "parameters", "DryRun", "default"], "no"), "'no' is not a Boolean"),
+        (
+            _set(["$", "parameters", "GroupPath", "default"], "path"),
+            "does not match allowedPattern",
+        ),
+        (_set(["$", "outputs"], ["MoveUserPolicies.Result"]), "output MoveUserPolicies.Result"),
+    ],
+    ids=[
+        "schema-version",
+        "assume-role",
+        "undeclared-parameter",
+        "unknown-step",
+        "later-step-output",
+        "unknown-action",
+        "unknown-input",
+        "on-failure",
+        "runtime",
+        "branch-target",
+        "lambda-output-selector",
+        "default-type",
+        "default-pattern",
+        "document-output",
+    ],
+)
+def test_broken_document_is_rejected_naming_the_problem(change, problem):
+    with pytest.raises(DocumentError, match=problem.replace("{", r"\{").replace("}", r"\}")):
+        validate_document(_broken(change))
+
+
+def test_parameters_are_type_checked_and_undeclared_ones_rejected():
+    document = load_document()
+    base = {
+        "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
+        "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
+    }
+
+    assert resolve_parameters(document, base)["GroupPath"] == "/config-remediation/"
+    with pytest.raises(DocumentError, match="parameter DryRun: 'true' is not a Boolean"):
+        resolve_parameters(document, {**base, "DryRun": "true"})
+    with pytest.raises(DocumentError, match=r"undeclared parameters \['UserName'\]"):
+        resolve_parameters(document, {**base, "UserName": "john"})
+
+
+def test_a_failing_lambda_fails_its_step_and_stops_the_run():
+    trace: list[str] = []
+
+    def failing(_name: str, _payload: dict) -> dict:
+        raise RuntimeError("refused")
+
+    with pytest.raises(StepFailed, match="Step MoveUserPolicies failed: RuntimeError: refused"):
+        run_document(
+            load_document(),
+            {
+                "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
+                "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
+            },
+            invoke_lambda=failing,
+            trace=trace,
+        )
+    assert trace == ["MoveUserPolicies"]
+
+
+def test_lambda_receives_typed_values_from_lone_references():
+    received: list[dict] = []
+
+    def record(_name: str, payload: dict) -> dict:
+        received.append(payload)
+        return {
+            "UserName": "j",
+            "UserId": "u",
+            "Status": "PLANNED",
+            "Groups": [],
+            "MovedPolicyArns": [],
+        }
+
+    run_document(
+        load_document(),
+        {
+            "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
+            "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
+            "DryRun": True,
+        },
+        invoke_lambda=record,
+    )
+
+    assert received == [
+        {
+            "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
+            "DryRun": True,
+            "GroupPath": "/config-remediation/",
+            "GroupNamePrefix": "MovedPolicies-",
+            "ExemptPolicyArns": "",
+            "MoveInlinePolicies": False,
+        }
+    ]
