@@ -1,0 +1,128 @@
+"""``make demo``: the real components end to end, judged by checks of the end state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from no_direct_policies import demo_seed
+
+ROOT = Path(__file__).resolve().parents[2]
+JOHN_BEFORE = (
+    "NON_COMPLIANT   1 managed policy attached directly: AmazonS3FullAccess. "
+    "Attach it to a group and add the user to it."
+)
+
+
+@pytest.fixture(scope="module")
+def demo_run() -> tuple[subprocess.CompletedProcess[str], float]:
+    """One run of the demo as ``make demo`` runs it, in its own process and simulated account."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "no_direct_policies", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return run, time.monotonic() - started
+
+
+def _section(stdout: str, heading: str) -> str:
+    """The demo's output from ``heading`` to the next numbered heading or the checks."""
+    start = stdout.index(heading)
+    ends = [stdout.find(f"\n{number}. ", start + 1) for number in range(1, 6)]
+    ends.append(stdout.find("\nChecks\n", start))
+    return stdout[start : min(end for end in ends if end > start)]
+
+
+def test_demo_exits_0_within_a_minute(demo_run):
+    run, seconds = demo_run
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert seconds < 60
+    assert "Traceback" not in run.stderr
+
+
+def test_first_evaluation_flags_the_seeds_users(demo_run):
+    run, _ = demo_run
+    dashboard = _section(run.stdout, "2. Config invokes the rule")
+
+    rows = {line.split()[0]: line for line in dashboard.splitlines() if "AIDA" in line}
+    for name in ("john", "david", "mark"):
+        assert rows[name].split(None, 2)[2] == JOHN_BEFORE
+    assert rows["alice"].split()[2] == "COMPLIANT"
+    assert rows["bob"].split()[2] == "COMPLIANT"
+    assert rows["breakglass-admin"].split()[2] == "NOT_APPLICABLE"
+    assert "12 managed policies attached directly" in rows["ops-automation"]
+
+
+def test_remediation_moves_through_groups(demo_run):
+    run, _ = demo_run
+    remediation = _section(run.stdout, "3. Remediation")
+
+    assert remediation.count(": MOVED, groups: ") == 6  # john, david, mark, priya, tom, ops
+    assert (
+        "DetachUserPolicy UserName=john PolicyArn=arn:aws:iam::aws:policy/AmazonS3FullAccess"
+        in remediation
+    )
+    assert "breakglass-admin" not in remediation
+
+
+def test_second_evaluation_has_no_noncompliant_user(demo_run):
+    run, _ = demo_run
+    dashboard = _section(run.stdout, "4. Config evaluates again")
+
+    assert "NON_COMPLIANT" not in dashboard
+    assert dashboard.count(" COMPLIANT ") == 8
+    assert dashboard.count(" NOT_APPLICABLE ") == 1
+
+
+def test_final_state_and_checks_are_shown(demo_run):
+    run, _ = demo_run
+
+    assert (
+        '$ aws iam list-attached-user-policies --user-name john\n{\n    "AttachedPolicies": []\n}'
+        in run.stdout
+    )
+    assert "\nOK: no user lost or gained a policy" in run.stdout
+    assert "FAILED" not in run.stdout
+
+
+def test_checks_fail_when_nothing_was_remediated(iam):
+    demo_seed.build_seed(iam)
+    before = {
+        user.name: demo_seed.effective_policies(iam, user.name) for user in demo_seed.SEED_USERS
+    }
+    dashboard = {user.name: "COMPLIANT" for user in demo_seed.SEED_USERS}
+    dashboard[demo_seed.BREAK_GLASS_USER] = "NOT_APPLICABLE"
+    dashboard["john"] = "NON_COMPLIANT"
+
+    problems = demo_seed.end_state_problems(iam, before, dashboard)
+
+    assert problems[0] == "john is NON_COMPLIANT, expected COMPLIANT"
+    assert (
+        "john still has ['arn:aws:iam::aws:policy/AmazonS3FullAccess'] attached directly"
+        in problems
+    )
+    assert "ops-automation's 12 policies were not split across groups" in problems
+
+
+def test_checks_catch_a_lost_policy(iam):
+    demo_seed.build_seed(iam)
+    before = {
+        user.name: demo_seed.effective_policies(iam, user.name) for user in demo_seed.SEED_USERS
+    }
+    iam.detach_user_policy(UserName="bob", PolicyArn=demo_seed.CHANGE_PASSWORD)
+
+    problems = demo_seed.end_state_problems(iam, before, {})
+
+    assert f"bob: policies lost ['{demo_seed.CHANGE_PASSWORD}'], gained []" in problems
