@@ -125,13 +125,13 @@ def _show_iam_state(printer: _Printer, iam: Any) -> None:
         members = iam.get_group(GroupName=name)["Users"]
         group_rows.append(
             (
-                group["Path"] + name,
                 ", ".join(member["UserName"] for member in members),
                 _policy_names(tuple(policy["PolicyArn"] for policy in policies)),
+                group["Path"] + name,
             )
         )
     printer.line()
-    printer.line(output.table(("GROUP", "MEMBERS", "ATTACHED POLICIES"), group_rows))
+    printer.line(output.table(("MEMBERS", "ATTACHED POLICIES", "GROUP"), group_rows))
 
 
 def run(printer: _Printer) -> int:
