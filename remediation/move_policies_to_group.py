@@ -185,6 +185,8 @@ def _unverified(iam_client: Any, plan: Plan) -> list[str]:
         group = groups.get(spec.name)
         if group is not None and group.policy_arns != frozenset(spec.policy_arns):
             problems.append(f"group {spec.name} carries {sorted(group.policy_arns)}")
+        if with_inline and group is not None and group.inline_policies != set(spec.inline_policies):
+            problems.append(f"group {spec.name} carries other inline policies")
     reached = {arn for group in groups.values() for arn in group.policy_arns}
     documents = {p.document for group in groups.values() for p in group.inline_policies}
     problems += [f"{arn} not reached" for arn in plan.moved_policy_arns if arn not in reached]
