@@ -65,7 +65,7 @@ def iam_client(
         ) from error
     retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
     if "AWS_MAX_ATTEMPTS" not in os.environ:
-        retries["max_attempts"] = DEFAULT_MAX_ATTEMPTS
+        retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
     return session.client(
         "iam",
         region_name=session.region_name or DEFAULT_REGION,
