@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_GROUP_PATH = "/config-remediation/"
@@ -139,8 +139,8 @@ class Plan:
     new_groups: tuple[GroupSpec, ...]
     moved_policy_arns: tuple[str, ...]
     moved_inline_policies: tuple[InlinePolicy, ...]
-    setup_actions: tuple[Action, ...] = field(default=())
-    removal_actions: tuple[Action, ...] = field(default=())
+    setup_actions: tuple[Action, ...] = ()
+    removal_actions: tuple[Action, ...] = ()
 
     @property
     def actions(self) -> list[Action]:

@@ -229,11 +229,12 @@ def observer(aws_account) -> Any:
 
 @dataclass
 class InvariantGuard:
-    """Checks invariant 1 (nothing lost) after every single IAM call of the watched client.
+    """Checks invariants 1 and 2 after every single IAM call of the watched client.
 
     ``watch(user)`` records the user's effective policies as the baseline; after
     each call the guard reads them again (with a hook-free client) and records a
-    violation when anything from the baseline no longer reaches the user.
+    violation when anything from the baseline no longer reaches the user (lost)
+    or anything else does (gained). A correct move never does either, at any moment.
     """
 
     observer: Any
@@ -253,8 +254,11 @@ class InvariantGuard:
                 continue  # a user deleted by the test itself has nothing left to lose
             self.checks += 1
             lost = sorted(baseline.managed - now.managed) + sorted(baseline.inline - now.inline)
+            gained = sorted(now.managed - baseline.managed) + sorted(now.inline - baseline.inline)
             if lost:
                 self.violations.append(f"after {model.name}: {user_name} lost {lost}")
+            if gained:
+                self.violations.append(f"after {model.name}: {user_name} gained {gained}")
 
 
 @pytest.fixture

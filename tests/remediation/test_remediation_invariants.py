@@ -113,12 +113,28 @@ def test_a_plan_that_detaches_before_adding_is_caught_by_the_same_guard(iam, mak
     ]
 
 
-def test_other_members_of_a_reused_group_gain_nothing(iam, make_user, observer):
+def test_other_members_of_a_reused_group_gain_nothing_at_any_moment(iam, make_user, guard):
     make_user("David", [S3_FULL])
     make_user("John", [S3_FULL])
     remediate(iam, UserName="David")
-    david_before = effective_policies(observer, "David")
+    guard.watch("David")
+    guard.watch("John")
 
-    remediate(iam, UserName="John")
+    result = remediate(iam, UserName="John")
 
-    assert effective_policies(observer, "David") == david_before
+    assert result["Actions"][0]["Action"] == "AddUserToGroup"  # the group was reused
+    assert guard.violations == []
+    assert guard.checks > 0
+
+
+def test_reusing_a_group_that_carries_more_would_be_caught_by_the_guard(
+    iam, make_user, make_group, guard
+):
+    # What the exact-match rule prevents: adding John to a group with a superset.
+    make_group("Storage", [S3_FULL, READ_ONLY])
+    make_user("John", [S3_FULL])
+    guard.watch("John")
+
+    iam.add_user_to_group(GroupName="Storage", UserName="John")
+
+    assert guard.violations == [f"after AddUserToGroup: John gained ['{READ_ONLY}']"]

@@ -35,15 +35,18 @@ def _members(iam: Any, group: str) -> list[str]:
 
 
 def test_two_remediations_racing_for_the_same_group_end_in_one_shared_group(
-    iam, make_user, observer
+    iam, make_user, observer, guard
 ):
     make_user("John", [S3_FULL])
     make_user("David", [S3_FULL])
+    guard.watch("John")
+    guard.watch("David")
     _once_before(iam, "CreateGroup", lambda: remediate(observer, UserName="David"))
 
     result = remediate(iam, UserName="John")
 
     assert result["Status"] == "MOVED"
+    assert guard.violations == []
     assert [g["GroupName"] for g in iam.list_groups()["Groups"]] == [GROUP]
     assert _members(iam, GROUP) == ["David", "John"]
     assert effective_policies(iam, "John").managed == {S3_FULL}
