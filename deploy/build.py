@@ -24,13 +24,15 @@ import yaml
 
 from deploy.package import HELPER_ZIP, build_helper_zip, build_rule_zip
 from deploy.rule_resources import (
+    AUTOMATION_ROLE_PARAMETER,
+    HELPER_FUNCTION_PARAMETER,
     config_rule,
     remediation_configuration,
     rule_conditions,
     rule_parameters,
     source_details,
 )
-from deploy.rule_spec import RuleSpec, RuleSpecError, load_rule_spec
+from deploy.rule_spec import RemediationSpec, RuleSpec, RuleSpecError, load_rule_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMETERS_FILE = ROOT / "parameters.json"
@@ -38,9 +40,6 @@ DOCUMENT_FILE = ROOT / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"
 GUARD_FILE = ROOT / "deploy" / "iam_user_no_direct_policies.guard"
 TEMPLATES = ROOT / "deploy" / "templates"
 
-HELPER_FUNCTION_NAME = "MoveIAMUserPoliciesToGroup"
-# The helper's group-writing actions are limited to this path (the helper's default GroupPath).
-DEFAULT_GROUP_PATH = "/config-remediation/"
 MARKER = "@render:"
 
 
@@ -83,19 +82,47 @@ def render_source(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return rendered
 
 
-def group_path(spec: RuleSpec) -> str:
-    """The remediation's group path: parameters.json's static GroupPath, else the default."""
-    values = spec.remediation.static_parameters.get("GroupPath") if spec.remediation else None
-    return values[0] if values else DEFAULT_GROUP_PATH
+def group_path(spec: RuleSpec, document: Mapping[str, Any]) -> str:
+    """The remediation's group path: the Remediation block's GroupPath, else the document's.
+
+    The helper's group-writing actions are allowed on groups under this path only.
+    """
+    remediation = _remediation(spec)
+    if "GroupPath" in remediation.static_parameters:
+        return remediation.static_parameters["GroupPath"][0]
+    return str(document["parameters"]["GroupPath"]["default"])
+
+
+def _remediation(spec: RuleSpec) -> RemediationSpec:
+    if spec.remediation is None:
+        raise RuleSpecError(
+            "parameters.json has no Parameters.Remediation block; the per-account resources "
+            "are named after it: add it (TargetId, Parameters with AutomationAssumeRole and "
+            f"{HELPER_FUNCTION_PARAMETER})."
+        )
+    return spec.remediation
+
+
+def _static_value(spec: RuleSpec, parameter: str) -> str:
+    values = _remediation(spec).static_parameters.get(parameter)
+    if not values:
+        raise RuleSpecError(
+            f"parameters.json: Remediation.Parameters.{parameter} is missing; add it as "
+            '{"StaticValue": {"Values": ["..."]}}: the deployed resource takes its name.'
+        )
+    return values[0]
 
 
 def _names(spec: RuleSpec) -> dict[str, Any]:
-    """Resource names shared by the StackSet and the conformance pack (which refers to them)."""
+    """Resource names, from the Remediation block: the StackSet creates what the pack names."""
+    role_arn = _static_value(spec, AUTOMATION_ROLE_PARAMETER)
+    helper = _static_value(spec, HELPER_FUNCTION_PARAMETER)
     return {
         "rule_function_name": spec.name,
-        "helper_function_name": HELPER_FUNCTION_NAME,
-        "automation_role_name": f"{spec.name}-automation",
-        "document_name": spec.remediation.target_id if spec.remediation else "",
+        # A name or an ARN (arn:aws:lambda:<region>:<account>:function:<name>).
+        "helper_function_name": helper.split(":function:")[-1],
+        "automation_role_name": role_arn.rsplit("/", 1)[-1],
+        "document_name": _remediation(spec).target_id,
     }
 
 
@@ -137,7 +164,7 @@ def render_stackset(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, An
         "rule_code": spec.code_key,
         "helper_code": HELPER_ZIP,
         "remediation_group_arn": (
-            f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:group{group_path(spec)}*"
+            f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:group{group_path(spec, document)}*"
         ),
         "remediation_document": dict(document),
         "automation_verify_actions": verify,

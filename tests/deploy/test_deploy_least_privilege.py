@@ -39,8 +39,9 @@ RULE_SOURCES = [
 ]
 
 
-def _group_arn(spec) -> str:
-    return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:group{group_path(spec)}*"
+def _group_arn(spec, document) -> str:
+    path = group_path(spec, document)
+    return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:group{path}*"
 
 
 @pytest.fixture(params=["account.yaml", "stackset.yaml"])
@@ -68,9 +69,9 @@ def test_wildcard_check_catches_star_and_not_action():
     ]
 
 
-def test_group_writes_are_scoped_to_the_remediation_group_path(roles_template, spec):
-    assert group_path(spec) == "/config-remediation/"
-    assert unscoped_group_writes(roles_template, _group_arn(spec)) == []
+def test_group_writes_are_scoped_to_the_remediation_group_path(roles_template, spec, document):
+    assert group_path(spec, document) == "/config-remediation/"
+    assert unscoped_group_writes(roles_template, _group_arn(spec, document)) == []
     assert role_actions(roles_template, "HelperRole") >= {
         "iam:CreateGroup",
         "iam:AttachGroupPolicy",
@@ -78,7 +79,7 @@ def test_group_writes_are_scoped_to_the_remediation_group_path(roles_template, s
     }
 
 
-def test_group_scope_check_catches_a_group_write_on_every_group(spec):
+def test_group_scope_check_catches_a_group_write_on_every_group(spec, document):
     template = _role_template(
         {
             "Effect": "Allow",
@@ -86,7 +87,7 @@ def test_group_scope_check_catches_a_group_write_on_every_group(spec):
             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*"},
         }
     )
-    assert unscoped_group_writes(template, _group_arn(spec)) == [
+    assert unscoped_group_writes(template, _group_arn(spec, document)) == [
         "Role: iam:AttachGroupPolicy on "
         "[{'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*'}]"
     ]
@@ -130,7 +131,7 @@ def test_helper_role_allows_exactly_the_iam_calls_the_helper_makes(roles_templat
     assert allowed == helper_calls
 
 
-def test_every_group_the_helper_writes_lies_under_the_allowed_path(helper_run, spec):
+def test_every_group_the_helper_writes_lies_under_the_allowed_path(helper_run, spec, document):
     groups_written = {
         params["GroupName"]
         for operation, params in helper_run["calls"]
@@ -138,7 +139,8 @@ def test_every_group_the_helper_writes_lies_under_the_allowed_path(helper_run, s
     }
     assert groups_written
     assert groups_written <= helper_run["group_paths"].keys()
-    assert {helper_run["group_paths"][g] for g in groups_written} == {group_path(spec)}
+    paths = {helper_run["group_paths"][g] for g in groups_written}
+    assert paths == {group_path(spec, document)}
 
 
 # --- The automation role and who may invoke the helper ------------------

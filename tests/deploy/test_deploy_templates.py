@@ -11,6 +11,7 @@ import yaml
 from deploy import build
 from deploy.package import HELPER_ZIP
 from deploy.rule_resources import AUTOMATION_ROLE_PARAMETER, HELPER_FUNCTION_PARAMETER
+from deploy.rule_spec import rule_spec_from_mapping
 
 CHANGE_TRIGGERS = [
     {"EventSource": "aws.config", "MessageType": "ConfigurationItemChangeNotification"},
@@ -224,3 +225,31 @@ def test_render_replaces_whole_values_without_touching_the_source():
         "B": ["keep", {"Ref": "X"}],
     }
     assert source == {"A": "@render:x", "B": ["keep", "@render:x"]}
+
+
+def test_deployed_names_come_from_the_remediation_block(stackset, parameters_json):
+    static = parameters_json["Parameters"]["Remediation"]["Parameters"]
+    role_arn = static["AutomationAssumeRole"]["StaticValue"]["Values"][0]
+    defaults = {name: spec["Default"] for name, spec in stackset["Parameters"].items()}
+    assert defaults["AutomationRoleName"] == role_arn.rsplit("/", 1)[-1]
+    assert (
+        defaults["HelperFunctionName"] == static["HelperFunctionName"]["StaticValue"]["Values"][0]
+    )
+    assert defaults["RuleFunctionName"] == parameters_json["Parameters"]["RuleName"]
+
+
+def test_a_group_path_in_the_remediation_block_moves_the_helpers_write_scope(
+    parameters_json, document
+):
+    changed = json.loads(json.dumps(parameters_json))
+    changed["Parameters"]["Remediation"]["Parameters"]["GroupPath"] = {
+        "StaticValue": {"Values": ["/moved/"]}
+    }
+    spec = rule_spec_from_mapping(changed)
+    statements = build.render_stackset(spec, document)["Resources"]["HelperRole"]["Properties"][
+        "Policies"
+    ][0]["PolicyDocument"]["Statement"]
+    writes = next(s for s in statements if s["Sid"] == "WriteRemediationGroupsOnly")
+    assert writes["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/moved/*"
+    }
