@@ -102,9 +102,10 @@ def _show_dashboard(printer: _Printer, config: ConfigService, names: Mapping[str
 
 
 def _show_iam_state(printer: _Printer, iam: Any) -> None:
-    printer.line("$ aws iam list-attached-user-policies --user-name john")
-    attached = iam.list_attached_user_policies(UserName="john")["AttachedPolicies"]
-    printer.line(json.dumps({"AttachedPolicies": attached}, indent=4))
+    for name in ("john", "david", "mark"):  # the seed's own check
+        printer.line(f"$ aws iam list-attached-user-policies --user-name {name}")
+        attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+        printer.line(json.dumps({"AttachedPolicies": attached}, indent=4))
     rows = []
     for user in demo_seed.SEED_USERS:
         direct = iam.list_attached_user_policies(UserName=user.name)["AttachedPolicies"]
@@ -180,8 +181,8 @@ def run(printer: _Printer) -> int:
                 # Config would mark the execution failed; the checks below then fail too.
                 printer.line(output.paint(f"FAILED: {error}", "NON_COMPLIANT", printer.colour))
                 continue
-            printer.line(output.render_remediation([run.result], [], "table"))
-            printer.line(f"  SSM document steps run: {' -> '.join(run.steps)}\n")
+            printer.line("\n" + output.render_remediation([run.result], [], "table"))
+            printer.line(f"  SSM document steps run: {' -> '.join(run.steps)}")
 
         printer.heading("4. Config evaluates again")
         evaluate(iam, rule.lambda_handler)
