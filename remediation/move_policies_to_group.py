@@ -57,6 +57,7 @@ from user_compliance import parse_policy_arns
 __all__ = ["MoveRequest", "RemediationError", "lambda_handler", "move_user_policies"]
 
 LOGGER = logging.getLogger(__name__)
+LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the move
 # Throttling is retried by botocore (standard mode: exponential backoff with jitter).
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
 VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes consistent
@@ -158,6 +159,7 @@ def _result(user_name: str, user_id: str, status: str, plan: Plan | None) -> dic
 def perform_action(iam_client: Any, action: Action, specs: Mapping[str, GroupSpec]) -> bool:
     """Call the IAM API an action names; return True if it created a group."""
     parameters = {key: value for key, value in action.items() if key != "Action"}
+    LOGGER.info("IAM %s", json.dumps(action))
     try:
         getattr(iam_client, xform_name(action["Action"]))(**parameters)
     except ClientError as error:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 from group_plan import group_name
 from move_policies_to_group import RemediationError
@@ -248,11 +251,15 @@ def test_dry_run_plans_the_exact_actions_and_changes_nothing(iam, make_user, aws
     )
 
 
-def test_user_found_by_its_config_resource_id(iam, make_user):
+def test_user_found_by_its_config_resource_id_in_pages_of_a_thousand(iam, make_user, call_log):
     make_user("other", [READ_ONLY])
     user = make_user("mike", [S3_FULL])
+    call_log.calls.clear()
 
     result = remediate(iam, IAMResourceId=user["UserId"])
+
+    (list_users,) = [params for name, params in call_log.calls if name == "ListUsers"]
+    assert list_users["body"]["MaxItems"] == 1000
 
     assert (result["UserName"], result["UserId"], result["Status"]) == (
         "mike",
@@ -321,3 +328,14 @@ def test_inline_policies_move_to_the_group_only_when_asked(iam, make_user):
         "UserName": "quinn",
         "PolicyName": "list-buckets",
     }
+
+
+def test_every_iam_change_is_logged_in_order(iam, make_user, caplog):
+    make_user("sara", [S3_FULL])
+    caplog.set_level(logging.INFO, logger="move_policies_to_group")
+
+    result = remediate(iam, UserName="sara")
+
+    assert [json.loads(r.getMessage().removeprefix("IAM ")) for r in caplog.records] == (
+        result["Actions"]
+    )
