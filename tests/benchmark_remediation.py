@@ -67,12 +67,15 @@ def main() -> None:
         start = 0
         for count in (1, 10, 11, 25):  # disjoint policy sets, so every size creates its groups
             name = f"user-{count}-policies"
-            client.create_user(UserName=name)
+            user_id = client.create_user(UserName=name)["User"]["UserId"]
             policies, start = arns[start : start + count], start + count
             for arn in policies:
                 client.attach_user_policy(UserName=name, PolicyArn=arn)
-            _row(f"{count} policies, new group(s)", *_remediate(client, calls, UserName=name))
-            _row(f"{count} policies, re-run", *_remediate(client, calls, UserName=name))
+            # By user ID, as Config passes it (the helper scans ListUsers for the name).
+            _row(
+                f"{count} policies, new group(s)", *_remediate(client, calls, IAMResourceId=user_id)
+            )
+            _row(f"{count} policies, re-run", *_remediate(client, calls, IAMResourceId=user_id))
 
         shared = arns[47:50]
         for n in range(users):
