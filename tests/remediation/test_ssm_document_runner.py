@@ -17,6 +17,12 @@ from no_direct_policies.automation_runner import (
 )
 
 
+REQUIRED = {
+    "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
+    "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
+}
+
+
 def _broken(change) -> dict[str, Any]:
     document = copy.deepcopy(load_document())
     change(document)
@@ -103,10 +109,7 @@ def test_broken_document_is_rejected_naming_the_problem(change, problem):
 
 def test_parameters_are_type_checked_and_undeclared_ones_rejected():
     document = load_document()
-    base = {
-        "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
-        "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
-    }
+    base = REQUIRED
 
     assert resolve_parameters(document, base)["GroupPath"] == "/config-remediation/"
     with pytest.raises(DocumentError, match="parameter DryRun: 'true' is not a Boolean"):
@@ -124,10 +127,7 @@ def test_a_failing_lambda_fails_its_step_and_stops_the_run():
     with pytest.raises(StepFailed, match="Step MoveUserPolicies failed: RuntimeError: refused"):
         run_document(
             load_document(),
-            {
-                "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
-                "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
-            },
+            REQUIRED,
             invoke_lambda=failing,
             trace=trace,
         )
@@ -149,11 +149,7 @@ def test_lambda_receives_typed_values_from_lone_references():
 
     run_document(
         load_document(),
-        {
-            "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
-            "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
-            "DryRun": True,
-        },
+        {**REQUIRED, "DryRun": True},
         invoke_lambda=record,
     )
 
@@ -167,3 +163,18 @@ def test_lambda_receives_typed_values_from_lone_references():
             "MoveInlinePolicies": False,
         }
     ]
+
+
+def test_a_function_error_payload_fails_the_step_that_reads_it():
+    # Should Lambda report a refusal as a payload instead of failing the invoke step,
+    # the next step still stops the automation with the helper's message.
+    def error_payload(_name: str, _payload: dict) -> dict:
+        return {"errorMessage": "User john is in 10 groups", "errorType": "RemediationError"}
+
+    with pytest.raises(StepFailed, match="RuntimeError: User john is in 10 groups") as failed:
+        run_document(
+            load_document(),
+            REQUIRED,
+            invoke_lambda=error_payload,
+        )
+    assert failed.value.step == "ReadHelperResult"
