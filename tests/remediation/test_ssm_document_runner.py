@@ -16,7 +16,6 @@ from no_direct_policies.automation_runner import (
     validate_document,
 )
 
-
 REQUIRED = {
     "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
     "IAMResourceId": "AIDAJQABLZS4A3QDU576Q",
