@@ -146,23 +146,34 @@ def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
     from no_direct_policies import remediate  # noqa: PLC0415 - audit must not need the helper
 
     options = _rule_options(args)
+    helper_options = {
+        "GroupPath": args.group_path,
+        "GroupNamePrefix": args.group_name_prefix,
+        "ExemptPolicyArns": args.exempt_policy_arns or None,
+        "MoveInlinePolicies": args.move_inline_policies or None,
+    }
+    remediate.check_helper_options(helper_options)
     client = _client(args)
     users, _ = audit.audit_account(client, options, on_page=audit.progress_printer(stderr))
     chosen, skipped = remediate.select_users(users, args.user, options)
     for skip in skipped:
         print(f"{skip['UserName']}: skipped, the rule exempts it: {skip['Reason']}", file=stderr)
-    results, refusals = remediate.remediate_users(
-        client,
-        chosen,
-        apply=args.apply,
-        helper_options={
-            "GroupPath": args.group_path,
-            "GroupNamePrefix": args.group_name_prefix,
-            "ExemptPolicyArns": args.exempt_policy_arns or None,
-            "MoveInlinePolicies": args.move_inline_policies or None,
-        },
-    )
+    results: list[dict] = []
+    refusals: list[dict] = []
     colour = output.use_colour(stdout)
+    try:
+        for outcome in remediate.remediate_users(
+            client, chosen, apply=args.apply, helper_options=helper_options
+        ):
+            (refusals if "Error" in outcome else results).append(outcome)
+    except Exception:
+        # An AWS error stopped the run: show what was already done, then report it.
+        if results or refusals:
+            print(
+                output.render_remediation(results, refusals, args.format, colour=colour),
+                file=stdout,
+            )
+        raise
     print(output.render_remediation(results, refusals, args.format, colour=colour), file=stdout)
     for refusal in refusals:
         print(f"error: {refusal['UserName']}: {refusal['Error']}", file=stderr)

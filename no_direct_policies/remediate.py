@@ -8,7 +8,7 @@ helper runs as a dry run and the plan is shown; ``--apply`` executes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from move_policies_to_group import RemediationError, move_user_policies, parse_payload
@@ -53,25 +53,45 @@ def helper_payload(user_name: str, *, apply: bool, helper_options: Mapping[str, 
     return payload
 
 
+# The helper's payload keys and the command-line options that set them.
+_OPTION_OF_KEY = {
+    "GroupPath": "--group-path",
+    "GroupNamePrefix": "--group-name-prefix",
+    "ExemptPolicyArns": "--exempt-policy-arns",
+}
+
+
+def check_helper_options(helper_options: Mapping[str, Any]) -> None:
+    """Validate the helper options with the helper's own parser, before any user is touched.
+
+    Raises CommandError (a usage error) naming the option, the value and the fix.
+    """
+    try:
+        parse_payload(helper_payload("option-check", apply=False, helper_options=helper_options))
+    except RemediationError as error:
+        options = [flag for key, flag in _OPTION_OF_KEY.items() if key in str(error)]
+        where = f" (command-line option {options[0]})" if options else ""
+        raise CommandError(f"{error}{where}", EXIT_USAGE) from error
+
+
 def remediate_users(
     iam_client: Any,
     users: Sequence[UserPolicies],
     *,
     apply: bool,
     helper_options: Mapping[str, Any],
-) -> tuple[list[dict], list[dict[str, str]]]:
-    """Run the helper for each user; returns its results and the users it refused.
+) -> Iterator[dict[str, Any]]:
+    """Run the helper for each user, yielding its result or ``{"UserName", "Error"}``.
 
     A refusal (RemediationError) is raised by the helper before it changes
-    anything for that user, so the other users still get their turn.
+    anything for that user, so the other users still get their turn. An AWS
+    error stops the run: it propagates after the results so far were yielded.
     """
-    results, refusals = [], []
     for user in users:
+        request = parse_payload(
+            helper_payload(user.user_name, apply=apply, helper_options=helper_options)
+        )
         try:
-            request = parse_payload(
-                helper_payload(user.user_name, apply=apply, helper_options=helper_options)
-            )
-            results.append(move_user_policies(iam_client, request))
+            yield move_user_policies(iam_client, request)
         except RemediationError as error:
-            refusals.append({"UserName": user.user_name, "Error": str(error)})
-    return results, refusals
+            yield {"UserName": user.user_name, "Error": str(error)}

@@ -7,7 +7,10 @@ import io
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 from cli_support import CHANGE_PASSWORD, EC2_READ, S3_FULL
+
+from no_direct_policies import cli as cli_module
 
 
 def iam_snapshot(iam) -> dict:
@@ -253,3 +256,48 @@ def test_csv_has_one_row_per_action(cli, seed):
         ("john", "PLANNED", "4", "DetachUserPolicy"),
     ]
     assert json.loads(rows[4][5]) == {"PolicyArn": S3_FULL, "UserName": "john"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--group-path", "config-remediation"), ("--group-name-prefix", "bad prefix!")],
+)
+def test_bad_helper_option_is_a_usage_error_before_any_change(cli, iam, seed, option, value):
+    before = iam_snapshot(iam)
+
+    run = cli("remediate", "--apply", option, value)
+
+    assert run.code == 2
+    assert run.stdout == ""
+    assert run.stderr.startswith("error: ")
+    assert repr(value) in run.stderr
+    assert run.stderr.endswith(f"(command-line option {option})\n")
+    assert iam_snapshot(iam) == before
+
+
+def test_aws_error_mid_run_shows_what_was_done_then_one_line(cli, iam, seed, monkeypatch):
+    real_factory = cli_module.iam_client
+
+    def deny_mark(params, **_):
+        if params.get("UserName") == "mark":
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "not for mark"}}, "AddUserToGroup"
+            )
+
+    def factory(**kwargs):
+        client = real_factory(**kwargs)
+        client.meta.events.register("before-parameter-build.iam.AddUserToGroup", deny_mark)
+        return client
+
+    monkeypatch.setattr(cli_module, "iam_client", factory)
+
+    run = cli("remediate", "--apply", "--user", "john", "--user", "mark", "--format", "json")
+
+    assert run.code == 3
+    assert [result["UserName"] for result in json.loads(run.stdout)["Results"]] == ["john"]
+    assert attached(iam, "john") == []
+    assert attached(iam, "mark") == [S3_FULL]  # the helper detaches only after the user is in
+    assert run.stderr == (
+        "error: access denied to iam:AddUserToGroup (AccessDenied): grant iam:AddUserToGroup "
+        "to the caller. not for mark\n"
+    )
