@@ -45,7 +45,10 @@ def _names(path: Path) -> list[str]:
 def test_rule_zip_holds_the_rule_modules_and_rdklib_without_caches_or_scripts(zips):
     names = _names(zips["rule"])
     top_level = sorted(n for n in names if "/" not in n)
-    assert top_level == ["IAM_USER_NO_DIRECT_POLICIES.py", "user_compliance.py"]
+    rule_folder = ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"
+    modules = sorted(p.name for p in rule_folder.glob("*.py") if not p.name.endswith("_test.py"))
+    assert top_level == modules
+    assert {"IAM_USER_NO_DIRECT_POLICIES.py", "user_compliance.py"} <= set(top_level)
     assert "rdklib/__init__.py" in names
     assert "rdklib/evaluator.py" in names
     assert not [n for n in names if "__pycache__" in n or n.startswith("bin/")]
