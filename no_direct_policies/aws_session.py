@@ -10,6 +10,7 @@ say otherwise.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -39,6 +40,17 @@ class CommandError(Exception):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def usage_error(error: Exception, option_of_name: Mapping[str, str]) -> CommandError:
+    """A usage error from a validation message that names a parameter or payload key.
+
+    The rule and the helper name their own parameters; the user typed an option,
+    so the message also names the option that carries the value.
+    """
+    options = [option for name, option in option_of_name.items() if name in str(error)]
+    where = f" (command-line option {options[0]})" if options else ""
+    return CommandError(f"{error}{where}", EXIT_USAGE)
 
 
 # Exit codes of the command-line tool (documented in the README).

@@ -1,9 +1,9 @@
 """``python -m no_direct_policies audit|remediate|demo``: the rule and its fix from a shell.
 
 Exit codes: 0 success (audit: every user compliant or exempt); 1 the audit
-found a NON_COMPLIANT user; 2 bad arguments or rule options; 3 an AWS error
-(credentials, access denied, throttling after retries, unreachable endpoint);
-4 the remediation refused a user (nothing was changed for that user).
+found a NON_COMPLIANT user; 2 bad arguments, rule or helper options; 3 an AWS
+error (credentials, access denied, throttling after retries, unreachable
+endpoint); 4 the remediation refused a user (nothing was changed for that user).
 Errors end with one line on stderr naming the cause and the fix; no traceback.
 """
 
@@ -26,6 +26,7 @@ from no_direct_policies.aws_session import (
     CommandError,
     describe_aws_error,
     iam_client,
+    usage_error,
 )
 
 PROG = "python -m no_direct_policies"
@@ -123,10 +124,7 @@ def _rule_options(args: argparse.Namespace) -> RuleOptions:
             }
         )
     except ValueError as error:
-        # The rule's message names its parameter; add the option that carries it here.
-        options = [flag for name, flag in _OPTION_OF_PARAMETER.items() if name in str(error)]
-        where = f" (command-line option {options[0]})" if options else ""
-        raise CommandError(f"{error}{where}", EXIT_USAGE) from error
+        raise usage_error(error, _OPTION_OF_PARAMETER) from error
 
 
 def _client(args: argparse.Namespace) -> Any:

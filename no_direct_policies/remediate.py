@@ -14,7 +14,7 @@ from typing import Any
 from move_policies_to_group import RemediationError, move_user_policies, parse_payload
 from user_compliance import NON_COMPLIANT, NOT_APPLICABLE, RuleOptions, UserPolicies, decide
 
-from no_direct_policies.aws_session import EXIT_USAGE, CommandError
+from no_direct_policies.aws_session import EXIT_USAGE, CommandError, usage_error
 
 
 def select_users(
@@ -69,9 +69,7 @@ def check_helper_options(helper_options: Mapping[str, Any]) -> None:
     try:
         parse_payload(helper_payload("option-check", apply=False, helper_options=helper_options))
     except RemediationError as error:
-        options = [flag for key, flag in _OPTION_OF_KEY.items() if key in str(error)]
-        where = f" (command-line option {options[0]})" if options else ""
-        raise CommandError(f"{error}{where}", EXIT_USAGE) from error
+        raise usage_error(error, _OPTION_OF_KEY) from error
 
 
 def remediate_users(
