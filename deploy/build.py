@@ -181,7 +181,7 @@ def render_account(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any
     template["Description"] = (
         f"{spec.name}: the AWS Config rule with automatic remediation, for one account."
     )
-    template["Parameters"].update(rule_parameters(spec))
+    template["Parameters"].update(rule_parameters(spec, document))
     template["Conditions"] = rule_conditions(spec)
     template["Resources"]["ConfigRule"] = config_rule(
         spec, function_arn={"Fn::GetAtt": ["RuleFunction", "Arn"]}, depends_on="RulePermission"
@@ -209,7 +209,7 @@ def render_conformance_pack(
         "guard_policy_text": guard_text,
     }
     pack = render_source("conformance-pack.yaml", values)
-    pack["Parameters"].update(rule_parameters(spec))
+    pack["Parameters"].update(rule_parameters(spec, document))
     pack["Conditions"].update(rule_conditions(spec))
     arn = (
         "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${RuleFunctionName}"

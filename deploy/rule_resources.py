@@ -8,9 +8,11 @@ from drifting apart.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from deploy.rule_spec import RuleSpec, RuleSpecError
+from deploy.rule_spec import RemediationSpec, RuleSpec, RuleSpecError
 
 # The remediation document's parameters that name deployed resources: the
 # templates fill them with what they deploy, whatever parameters.json holds.
@@ -23,9 +25,25 @@ RDKLIB_PARAMETERS = {"AssumeRoleMode": "false"}
 
 AUTOMATIC_CONDITION = "AutomaticRemediationOn"
 
+# The rule's exemption the remediation must honour too: the document takes a
+# parameter of the same name, fed from the same template parameter as the rule.
+# Config may reject an empty StaticValue, so it is passed only when set (the
+# document's default, no exemption, applies otherwise).
+EXEMPT_POLICIES_PARAMETER = "ExemptPolicyArns"
+EXEMPT_POLICIES_CONDITION = "ExemptPolicyArnsSet"
 
-def rule_parameters(spec: RuleSpec) -> dict[str, Any]:
-    """Template parameters: one per rule input parameter, plus automatic remediation on/off."""
+
+def _passes_exemptions(spec: RuleSpec) -> bool:
+    return spec.remediation is not None and EXEMPT_POLICIES_PARAMETER in spec.input_parameters
+
+
+def rule_parameters(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any]:
+    """Template parameters: one per rule input parameter, plus automatic remediation on/off.
+
+    The rule parameter the remediation also receives (``ExemptPolicyArns``)
+    takes the SSM document's ``allowedPattern``, so a value the document would
+    refuse fails the deployment instead of every remediation run.
+    """
     parameters: dict[str, Any] = {
         name: {
             "Type": "String",
@@ -34,6 +52,27 @@ def rule_parameters(spec: RuleSpec) -> dict[str, Any]:
         }
         for name, default in spec.input_parameters.items()
     }
+    if _passes_exemptions(spec):
+        declared = document.get("parameters", {}).get(EXEMPT_POLICIES_PARAMETER)
+        if declared is None:
+            raise RuleSpecError(
+                f"The SSM document has no {EXEMPT_POLICIES_PARAMETER} parameter, so the "
+                "remediation cannot honour the rule's exemption; declare it in the document."
+            )
+        pattern = declared.get("allowedPattern")
+        if pattern is not None:
+            if not re.fullmatch(pattern, spec.input_parameters[EXEMPT_POLICIES_PARAMETER]):
+                raise RuleSpecError(
+                    f"parameters.json: the rule's {EXEMPT_POLICIES_PARAMETER} default does not "
+                    "match the SSM document's allowedPattern for it; write comma-separated "
+                    "managed policy ARNs, or nothing."
+                )
+            parameters[EXEMPT_POLICIES_PARAMETER].update(
+                AllowedPattern=pattern,
+                ConstraintDescription="comma-separated managed policy ARNs such as "
+                "arn:aws:iam::aws:policy/IAMUserChangePassword, or empty; "
+                "the remediation's SSM document accepts nothing else.",
+            )
     if spec.remediation is not None:
         parameters["AutomaticRemediation"] = {
             "Type": "String",
@@ -46,10 +85,17 @@ def rule_parameters(spec: RuleSpec) -> dict[str, Any]:
 
 
 def rule_conditions(spec: RuleSpec) -> dict[str, Any]:
-    """The condition that turns the remediation's Automatic flag on."""
+    """The conditions of the remediation: Automatic on, and an exemption to pass on."""
     if spec.remediation is None:
         return {}
-    return {AUTOMATIC_CONDITION: {"Fn::Equals": [{"Ref": "AutomaticRemediation"}, "true"]}}
+    conditions: dict[str, Any] = {
+        AUTOMATIC_CONDITION: {"Fn::Equals": [{"Ref": "AutomaticRemediation"}, "true"]}
+    }
+    if _passes_exemptions(spec):
+        conditions[EXEMPT_POLICIES_CONDITION] = {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": EXEMPT_POLICIES_PARAMETER}, ""]}]
+        }
+    return conditions
 
 
 def source_details(spec: RuleSpec, *, periodic: bool = True) -> list[dict[str, str]]:
@@ -97,6 +143,26 @@ def config_rule(spec: RuleSpec, *, function_arn: Any, depends_on: str | None) ->
     return resource
 
 
+def _exempt_policies(spec: RuleSpec, remediation: RemediationSpec) -> dict[str, Any]:
+    """The rule's ExemptPolicyArns as the document's, only when set (one source: the rule's)."""
+    declared = remediation.static_parameters.get(EXEMPT_POLICIES_PARAMETER)
+    rule_default = spec.input_parameters[EXEMPT_POLICIES_PARAMETER]
+    if declared is not None and declared != [rule_default]:
+        raise RuleSpecError(
+            f"parameters.json: Remediation.Parameters.{EXEMPT_POLICIES_PARAMETER} is {declared!r} "
+            f"but the rule's {EXEMPT_POLICIES_PARAMETER} is {rule_default!r}; the templates pass "
+            "the rule's value to the remediation: set it in OptionalParameters and remove it "
+            "from (or make it equal in) the Remediation block."
+        )
+    return {
+        "Fn::If": [
+            EXEMPT_POLICIES_CONDITION,
+            {"StaticValue": {"Values": [{"Ref": EXEMPT_POLICIES_PARAMETER}]}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
 def remediation_configuration(
     spec: RuleSpec,
     *,
@@ -128,6 +194,8 @@ def remediation_configuration(
         parameters[name] = {
             "StaticValue": {"Values": [deployed[name]] if name in deployed else values}
         }
+    if _passes_exemptions(spec):
+        parameters[EXEMPT_POLICIES_PARAMETER] = _exempt_policies(spec, remediation)
     properties: dict[str, Any] = {
         # The name itself, not a Ref: conformance packs support few intrinsic functions.
         "ConfigRuleName": spec.name,

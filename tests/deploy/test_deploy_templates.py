@@ -10,7 +10,11 @@ import yaml
 
 from deploy import build
 from deploy.package import HELPER_ZIP
-from deploy.rule_resources import AUTOMATION_ROLE_PARAMETER, HELPER_FUNCTION_PARAMETER
+from deploy.rule_resources import (
+    AUTOMATION_ROLE_PARAMETER,
+    EXEMPT_POLICIES_PARAMETER,
+    HELPER_FUNCTION_PARAMETER,
+)
 from deploy.rule_spec import rule_spec_from_mapping
 
 CHANGE_TRIGGERS = [
@@ -99,10 +103,11 @@ def test_remediation_parameters_are_the_blocks_with_deployed_role_and_helper(
 ):
     declared = parameters_json["Parameters"]["Remediation"]["Parameters"]
     parameters = rule_template["Resources"]["Remediation"]["Properties"]["Parameters"]
-    assert parameters.keys() == declared.keys()
+    # Plus the rule's ExemptPolicyArns, when set (test_deploy_exemptions.py).
+    assert parameters.keys() == declared.keys() | {EXEMPT_POLICIES_PARAMETER}
     assert parameters["IAMResourceId"] == {"ResourceValue": {"Value": "RESOURCE_ID"}}
     deployed = {AUTOMATION_ROLE_PARAMETER, HELPER_FUNCTION_PARAMETER}
-    for name in declared.keys() - deployed:
+    for name in declared.keys() - deployed - {EXEMPT_POLICIES_PARAMETER}:
         assert parameters[name] == declared[name], name
 
 
