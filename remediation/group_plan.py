@@ -20,7 +20,9 @@ Invariants and how each is guaranteed:
    with anything else, or under another path, is refused, never reused. A group
    that holds only part of its set (an interrupted or concurrent run) is
    completed only while it has no members, so completing it grants nobody
-   anything.
+   anything. IAM group names are unique regardless of case: a group found under
+   the planned name in another case is that group, checked the same way, and
+   is then named as IAM knows it.
 3. Consolidation - a group's name is derived from its policy set alone
    (``group_name``), so users with the same set land in the same group, and two
    runs racing for one name meet at the same group, which rule 2 verifies.
@@ -240,39 +242,43 @@ def plan_move(
     """
     arns, inline = policies_to_move(user, options)
     specs = required_group_specs(user, options, quotas)
-    member_of = {group.name for group in user.groups}
+    member_of = {group.name.lower() for group in user.groups}  # names are case-insensitive
     setup: list[Action] = []
     new_memberships = 0
     to_create = 0
+    names_used: list[str] = []  # each spec's group under the name IAM knows it by
     for spec in specs:
         state = existing[spec.name]
         if state is None:
             to_create += 1
-            setup.append({"Action": "CreateGroup", "GroupName": spec.name, "Path": spec.path})
+            name = spec.name
+            setup.append({"Action": "CreateGroup", "GroupName": name, "Path": spec.path})
             present_arns, present_inline = frozenset(), frozenset()
         else:
             check_group(spec, state)
+            name = state.name
             present_arns, present_inline = state.policy_arns, state.inline_policies
+        names_used.append(name)
         setup.extend(
-            {"Action": "AttachGroupPolicy", "GroupName": spec.name, "PolicyArn": arn}
+            {"Action": "AttachGroupPolicy", "GroupName": name, "PolicyArn": arn}
             for arn in spec.policy_arns
             if arn not in present_arns
         )
         setup.extend(
             {
                 "Action": "PutGroupPolicy",
-                "GroupName": spec.name,
+                "GroupName": name,
                 "PolicyName": policy.name,
                 "PolicyDocument": policy.document,
             }
             for policy in spec.inline_policies
             if policy not in present_inline
         )
-    for spec in specs:
-        if spec.name not in member_of:
+    for name in names_used:
+        if name.lower() not in member_of:
             new_memberships += 1
             setup.append(
-                {"Action": "AddUserToGroup", "GroupName": spec.name, "UserName": user.user_name}
+                {"Action": "AddUserToGroup", "GroupName": name, "UserName": user.user_name}
             )
     _check_quotas(user, quotas, new_memberships, to_create)
     removal: list[Action] = [
@@ -289,7 +295,7 @@ def plan_move(
         if group.policy_arns & set(arns)
         or {policy.document for policy in group.inline_policies} & moved_documents
     )
-    names = tuple(dict.fromkeys([*(spec.name for spec in specs), *via]))
+    names = tuple(dict.fromkeys([*names_used, *via]))
     return Plan(
         user=user,
         groups=names if (arns or inline) else (),

@@ -91,7 +91,8 @@ def read_group(iam_client: Any, group_name: str) -> GroupState | None:
             return None
         raise
     return GroupState(
-        name=group_name,
+        # IAM finds a group whatever the case of the name asked for; keep the group's own name.
+        name=pages[0]["Group"]["GroupName"],
         path=pages[0]["Group"]["Path"],
         policy_arns=_attached_group_policies(iam_client, group_name),
         inline_policies=_inline_policies(iam_client, "group", group_name),
@@ -118,14 +119,24 @@ def read_user_groups(
     )
 
 
-def read_user(iam_client: Any, user_name: str, user_id: str, *, with_inline: bool) -> UserState:
-    """The user's attached policies, inline policies (if asked for) and groups."""
-    attached = tuple(
+def attached_user_policy_arns(iam_client: Any, user_name: str) -> tuple[str, ...]:
+    """The ARNs of the managed policies attached directly to the user."""
+    return tuple(
         policy["PolicyArn"]
         for policy in _items(
             iam_client, "list_attached_user_policies", "AttachedPolicies", UserName=user_name
         )
     )
+
+
+def user_policy_names(iam_client: Any, user_name: str) -> tuple[str, ...]:
+    """The names of the user's inline policies."""
+    return tuple(_items(iam_client, "list_user_policies", "PolicyNames", UserName=user_name))
+
+
+def read_user(iam_client: Any, user_name: str, user_id: str, *, with_inline: bool) -> UserState:
+    """The user's attached policies, inline policies (if asked for) and groups."""
+    attached = attached_user_policy_arns(iam_client, user_name)
     inline = tuple(sorted(_inline_policies(iam_client, "user", user_name))) if with_inline else ()
     return UserState(
         user_name=user_name,

@@ -43,6 +43,7 @@ from group_plan import (
     required_group_specs,
 )
 from iam_state import (
+    attached_user_policy_arns,
     error_code,
     find_user_id,
     find_user_name,
@@ -51,6 +52,7 @@ from iam_state import (
     read_user,
     read_user_groups,
     user_exists,
+    user_policy_names,
 )
 from user_compliance import parse_policy_arns
 
@@ -73,9 +75,9 @@ PAYLOAD_KEYS = (
     "MoveInlinePolicies",
 )
 _USER_ID = re.compile(r"AIDA[A-Z0-9]{12,124}")
-_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 _GROUP_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
-_GROUP_NAME_PREFIX = re.compile(r"[\w+=,.@-]{1,64}")
+_GROUP_NAME_PREFIX = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,12 @@ def perform_action(iam_client: Any, action: Action, specs: Mapping[str, GroupSpe
         spec = specs[action["GroupName"]]
         state = read_group(iam_client, spec.name)
         if state is None:
-            raise
+            raise RemediationError(
+                f"Group {spec.name} cannot be created: IAM reports that a group of that name "
+                "exists (group names that differ only in case are the same name), but it "
+                "cannot be read. Nothing was added to the user. Run the remediation again, "
+                "or rename that group or run with another GroupNamePrefix."
+            ) from error
         check_group(spec, state)
         return False
     return action["Action"] == "CreateGroup"
@@ -178,13 +185,15 @@ def perform_action(iam_client: Any, action: Action, specs: Mapping[str, GroupSpe
 def _unverified(iam_client: Any, plan: Plan) -> list[str]:
     """What the read-back finds missing or wrong; empty when the removals are safe."""
     with_inline = bool(plan.moved_inline_policies)
-    groups = {
-        group.name: group
+    groups = {  # IAM group names are unique regardless of case
+        group.name.lower(): group
         for group in read_user_groups(iam_client, plan.user.user_name, with_inline=with_inline)
     }
-    problems = [f"user not yet in group {name}" for name in plan.groups if name not in groups]
+    problems = [
+        f"user not yet in group {name}" for name in plan.groups if name.lower() not in groups
+    ]
     for spec in plan.new_groups:
-        group = groups.get(spec.name)
+        group = groups.get(spec.name.lower())
         if group is not None and group.policy_arns != frozenset(spec.policy_arns):
             problems.append(f"group {spec.name} carries {sorted(group.policy_arns)}")
         if with_inline and group is not None and group.inline_policies != set(spec.inline_policies):
@@ -215,6 +224,29 @@ def _verify(iam_client: Any, plan: Plan, sleep: Callable[[float], None]) -> None
     )
 
 
+def _still_on_user(iam_client: Any, action: Action) -> bool:
+    """Whether the policy a removal action names is still attached to or inline in the user."""
+    user_name = action["UserName"]
+    if action["Action"] == "DetachUserPolicy":
+        attached = attached_user_policy_arns(iam_client, user_name)
+        return action["PolicyArn"] in attached
+    return action["PolicyName"] in user_policy_names(iam_client, user_name)
+
+
+def _remove_from_user(iam_client: Any, action: Action, specs: Mapping[str, GroupSpec]) -> None:
+    """Perform a removal; one already done (a concurrent run of the same user) is no error.
+
+    NoSuchEntity is accepted only when a fresh read shows the policy is off the user;
+    if the user itself is gone, that read raises NoSuchEntity for the caller to handle.
+    """
+    try:
+        perform_action(iam_client, action, specs)
+    except ClientError as error:
+        if error_code(error) != "NoSuchEntity" or _still_on_user(iam_client, action):
+            raise
+        LOGGER.info("IAM %s: already removed from the user", json.dumps(action))
+
+
 def _remove_memberless_groups(iam_client: Any, names: list[str]) -> list[str]:
     """Delete groups this run created that have no members, with their policies."""
     removed = []
@@ -241,7 +273,15 @@ def move_user_policies(
         user_id = request.user_id or ""
         user_name = find_user_name(iam_client, user_id)
     options = request.options
-    user = read_user(iam_client, user_name, user_id, with_inline=options.move_inline_policies)
+    try:
+        user = read_user(iam_client, user_name, user_id, with_inline=options.move_inline_policies)
+    except ClientError as error:
+        if error_code(error) != "NoSuchEntity" or user_exists(iam_client, user_name):
+            raise
+        raise RemediationError(
+            f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed and "
+            "nothing is left to remediate."
+        ) from error
     if policies_to_move(user, options) == ((), ()):
         return _result(user_name, user_id, NOTHING_TO_MOVE, None)
     quotas = read_quotas(iam_client)
@@ -256,7 +296,7 @@ def move_user_policies(
                 created.append(action["GroupName"])
         _verify(iam_client, plan, sleep)
         for action in plan.removal_actions:
-            perform_action(iam_client, action, specs)
+            _remove_from_user(iam_client, action, specs)
     except ClientError as error:
         if error_code(error) != "NoSuchEntity" or user_exists(iam_client, user_name):
             raise
