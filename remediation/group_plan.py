@@ -67,7 +67,10 @@ class InlinePolicy:
     def from_document(cls, name: str, document: Any) -> InlinePolicy:
         """Build from a document as IAM returns it (a dict, or a JSON string)."""
         parsed = json.loads(document) if isinstance(document, str) else document
-        return cls(name, json.dumps(parsed, sort_keys=True, separators=(",", ":")))
+        # Non-ASCII text stays as it is: escaping it (\u00e9) could make the copy several times
+        # longer than the user's document and push it past the group's inline size quota.
+        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return cls(name, canonical)
 
 
 @dataclass(frozen=True)

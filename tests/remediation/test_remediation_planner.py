@@ -169,3 +169,26 @@ def test_groups_quota_counts_only_groups_that_must_be_created():
 def test_zero_policies_per_group_is_refused_clearly():
     with pytest.raises(RemediationError, match="AttachedPoliciesPerGroupQuota is 0"):
         group_specs(ARNS[:1], [], OPTIONS, 0)
+
+
+def test_inline_document_copy_is_no_longer_than_the_users_compact_document():
+    # IAM counts an inline document's characters against the group's quota; escaping
+    # non-ASCII text would multiply its length, so the copy keeps the text as it is.
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/équipe": "Équipe-données"}},
+            }
+        ],
+    }
+    policy = InlinePolicy.from_document("team-objects", document)
+
+    assert policy.document == (
+        '{"Statement":[{"Action":"s3:GetObject","Condition":{"StringEquals":'
+        '{"aws:PrincipalTag/équipe":"Équipe-données"}},"Effect":"Allow","Resource":"*"}],'
+        '"Version":"2012-10-17"}'
+    )
