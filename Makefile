@@ -46,11 +46,11 @@ demo: $(VENV)/.installed ## Run the whole product on a simulated account (no AWS
 
 .PHONY: audit
 audit: $(VENV)/.installed ## Read-only audit of an account's users: make audit ARGS="--format json"
-	$(BIN)/python -m no_direct_policies audit $(ARGS)
+	@$(BIN)/python -m no_direct_policies audit $(ARGS)
 
 .PHONY: remediate
 remediate: $(VENV)/.installed ## Show the plan to move users' policies to groups (ARGS="--apply" runs it)
-	$(BIN)/python -m no_direct_policies remediate $(ARGS)
+	@$(BIN)/python -m no_direct_policies remediate $(ARGS)
 
 .PHONY: benchmark
 benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the measured figures

@@ -70,20 +70,31 @@ def iam_client(
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
+        # The profile may come from AWS_PROFILE rather than --profile: name the one not found.
+        missing = error.kwargs.get("profile", profile)
         raise CommandError(
-            f"AWS profile {profile!r} not found: check --profile / AWS_PROFILE against "
+            f"AWS profile {missing!r} not found: check --profile / AWS_PROFILE against "
             "the profiles in ~/.aws/config",
             EXIT_USAGE,
         ) from error
     retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
     if "AWS_MAX_ATTEMPTS" not in os.environ:
         retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
-    return session.client(
-        "iam",
-        region_name=session.region_name or DEFAULT_REGION,
-        endpoint_url=endpoint_url or None,
-        config=Config(retries=retries),
-    )
+    try:
+        return session.client(
+            "iam",
+            region_name=session.region_name or DEFAULT_REGION,
+            endpoint_url=endpoint_url or None,
+            config=Config(retries=retries),
+        )
+    except (ValueError, BotoCoreError) as error:
+        # A malformed endpoint URL or retry setting: the user's configuration, not AWS.
+        raise CommandError(
+            f"cannot set up the AWS client: {error}. Check --endpoint-url / AWS_ENDPOINT_URL "
+            "(e.g. http://127.0.0.1:5000), AWS_RETRY_MODE (standard, adaptive, legacy) and "
+            "AWS_MAX_ATTEMPTS (a whole number)",
+            EXIT_USAGE,
+        ) from error
 
 
 def describe_aws_error(error: Exception) -> CommandError | None:

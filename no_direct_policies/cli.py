@@ -173,6 +173,17 @@ def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
             )
         raise
     print(output.render_remediation(results, refusals, args.format, colour=colour), file=stdout)
+    if options.check_inline_policies and not args.move_inline_policies:
+        # The helper moves inline policies only when asked: say who stays NON_COMPLIANT.
+        done = {result["UserName"] for result in results}
+        for user in chosen:
+            if user.user_name in done and user.inline_policy_names:
+                print(
+                    f"note: {user.user_name} keeps its inline policies "
+                    f"({', '.join(user.inline_policy_names)}), so --check-inline-policies "
+                    "still finds it NON_COMPLIANT: add --move-inline-policies to move them",
+                    file=stderr,
+                )
     for refusal in refusals:
         print(f"error: {refusal['UserName']}: {refusal['Error']}", file=stderr)
     return EXIT_REFUSED if refusals else EXIT_OK

@@ -32,11 +32,13 @@ RULE_PARAMETERS = (
 )
 
 # IAM's own patterns. A comma is legal in a user name but separates list items here.
-_USER_NAME = re.compile(r"[\w+=.@-]{1,64}")
+# IAM's \w is ASCII only: "älice" can never be a user name, so it must not pass as one.
+_USER_NAME = re.compile(r"[\w+=.@-]{1,64}", re.ASCII)
 _PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
 _POLICY_ARN = re.compile(
     r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:aws|\d{12}):policy/"
-    r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}"
+    r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
+    re.ASCII,
 )
 
 
@@ -187,23 +189,28 @@ def parse_rule_parameters(params: Mapping[str, Any]) -> RuleOptions:
                 f"Rule parameter {name} is {params[name]!r}; Config parameters are strings, "
                 f"pass it as a string."
             )
+    user_names = _checked_items(
+        params.get("ExemptUserNames", ""),
+        "ExemptUserNames",
+        _USER_NAME,
+        "an IAM user name (1-64 of letters, digits and +=.@_-)",
+    )
+    path_prefixes = _checked_items(
+        params.get("ExemptUserPathPrefixes", ""),
+        "ExemptUserPathPrefixes",
+        _PATH,
+        "an IAM path that starts and ends with '/' (such as /breakglass/)",
+    )
+    if "/" in path_prefixes:
+        # Every user's path starts with "/": the rule would silently report nothing at all.
+        raise ValueError(
+            "Rule parameter ExemptUserPathPrefixes holds '/', which every IAM user's path "
+            "starts with, so it would exempt every user. List narrower paths such as "
+            "/breakglass/ in ExemptUserPathPrefixes (or remove the rule to stop checking)."
+        )
     return RuleOptions(
-        exempt_user_names=frozenset(
-            _checked_items(
-                params.get("ExemptUserNames", ""),
-                "ExemptUserNames",
-                _USER_NAME,
-                "an IAM user name (1-64 of letters, digits and +=.@_-)",
-            )
-        ),
-        exempt_path_prefixes=tuple(
-            _checked_items(
-                params.get("ExemptUserPathPrefixes", ""),
-                "ExemptUserPathPrefixes",
-                _PATH,
-                "an IAM path that starts and ends with '/' (such as /breakglass/)",
-            )
-        ),
+        exempt_user_names=frozenset(user_names),
+        exempt_path_prefixes=tuple(path_prefixes),
         exempt_policy_arns=parse_policy_arns(params.get("ExemptPolicyArns", "")),
         check_inline_policies=_parse_bool(
             params.get("CheckInlinePolicies", ""), "CheckInlinePolicies"
@@ -248,6 +255,20 @@ def non_compliant_annotation(managed: Sequence[str], inline: Sequence[str] = ())
         longer = 0 if shown[0] >= shown[1] else 1
         shown[longer] -= 1
         text = _render(managed, inline, (shown[0], shown[1]))
+    # Cutting until the text fits can cut more than needed (one long inline name may not
+    # fit where a managed one does): give names back, fewest shown first, while they fit.
+    totals = (len(managed), len(inline))
+    grown = True
+    while grown:
+        grown = False
+        for kind in sorted((0, 1), key=lambda index: shown[index]):
+            if shown[kind] == totals[kind]:
+                continue
+            trial = [shown[0] + (kind == 0), shown[1] + (kind == 1)]
+            candidate = _render(managed, inline, (trial[0], trial[1]))
+            if len(candidate) <= ANNOTATION_LIMIT:
+                shown, text, grown = trial, candidate, True
+                break
     return text[:ANNOTATION_LIMIT]
 
 
