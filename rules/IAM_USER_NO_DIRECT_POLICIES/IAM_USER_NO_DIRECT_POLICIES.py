@@ -21,7 +21,8 @@ Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
 7.  Given a user whose path starts with a prefix in ExemptUserPathPrefixes,
     Then NOT_APPLICABLE, and the annotation names ExemptUserPathPrefixes.
 8.  Given a user whose only attached policy is listed in ExemptPolicyArns,
-    Then COMPLIANT; with another policy as well, NON_COMPLIANT naming only the other one.
+    Then COMPLIANT, and the annotation says only exempt policies remain (without naming
+    them); with another policy as well, NON_COMPLIANT naming only the other one.
 9.  Given a user with inline policies only and CheckInlinePolicies false,
     Then COMPLIANT.
 10. Given a user with inline policies and CheckInlinePolicies true,

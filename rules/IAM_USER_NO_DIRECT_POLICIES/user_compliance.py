@@ -298,9 +298,18 @@ def decide(user: UserPolicies, options: RuleOptions) -> Verdict:
     inline = list(user.inline_policy_names) if options.check_inline_policies else []
     if managed or inline:
         return Verdict(NON_COMPLIANT, non_compliant_annotation(managed, inline))
+    return Verdict(COMPLIANT, _compliant_annotation(user, options))
+
+
+def _compliant_annotation(user: UserPolicies, options: RuleOptions) -> str:
+    """Say what was checked; exempt policies still on the user are acknowledged, not named."""
     if options.check_inline_policies:
-        return Verdict(COMPLIANT, "No managed or inline policies directly on the user.")
-    return Verdict(COMPLIANT, "No managed policies attached directly.")
+        text = "No managed or inline policies directly on the user"
+    else:
+        text = "No managed policies attached directly"
+    if any(policy.arn in options.exempt_policy_arns for policy in user.attached_policies):
+        text += " other than those listed in ExemptPolicyArns"
+    return text + "."
 
 
 def iter_account_users(

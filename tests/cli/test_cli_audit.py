@@ -144,7 +144,10 @@ def test_exempt_policy_arns_are_ignored_by_the_verdict(cli, make_user):
 
     assert run.code == 1
     assert _verdicts(run) == {
-        "bob": ("COMPLIANT", "No managed policies attached directly."),
+        "bob": (
+            "COMPLIANT",
+            "No managed policies attached directly other than those listed in ExemptPolicyArns.",
+        ),
         "mark": ("NON_COMPLIANT", JOHN_ANNOTATION),
     }
 

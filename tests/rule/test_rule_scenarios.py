@@ -29,6 +29,7 @@ TWO_POLICIES = (
     "Attach them to a group and add the user to it."
 )
 NO_MANAGED = "No managed policies attached directly."
+ONLY_EXEMPT = "No managed policies attached directly other than those listed in ExemptPolicyArns."
 S3_READ = json.dumps(
     {
         "Version": "2012-10-17",
@@ -130,7 +131,7 @@ def test_scenario_8_exempt_policy_alone_is_compliant(clients):
     run_change(
         clients,
         "change_user_exempt_policy_only",
-        evaluation("AIDA6PLW3XRC9HTJ2BN8M", "COMPLIANT", NO_MANAGED),
+        evaluation("AIDA6PLW3XRC9HTJ2BN8M", "COMPLIANT", ONLY_EXEMPT),
     )
 
 

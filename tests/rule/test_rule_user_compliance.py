@@ -164,6 +164,17 @@ def test_one_inline_policy_gets_a_singular_annotation():
     )
 
 
+def test_only_exempt_policies_with_inline_check_says_so():
+    exempt = "arn:aws:iam::aws:policy/IAMUserChangePassword"
+    user = make_user(attached=[AttachedPolicy("IAMUserChangePassword", exempt)])
+    options = RuleOptions(exempt_policy_arns=frozenset({exempt}), check_inline_policies=True)
+    assert decide(user, options) == Verdict(
+        "COMPLIANT",
+        "No managed or inline policies directly on the user other than those listed in "
+        "ExemptPolicyArns.",
+    )
+
+
 def test_no_policies_with_inline_check_says_so():
     assert decide(make_user(), RuleOptions(check_inline_policies=True)) == Verdict(
         "COMPLIANT", "No managed or inline policies directly on the user."
