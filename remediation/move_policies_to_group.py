@@ -34,6 +34,7 @@ from group_plan import (
     DEFAULT_GROUP_PATH,
     Action,
     GroupSpec,
+    GroupState,
     MoveOptions,
     Plan,
     RemediationError,
@@ -248,7 +249,12 @@ def _remove_from_user(iam_client: Any, action: Action, specs: Mapping[str, Group
 
 
 def _remove_memberless_groups(iam_client: Any, names: list[str]) -> list[str]:
-    """Delete groups this run created that have no members, with their policies."""
+    """Delete groups this run created that have no members, with their policies.
+
+    IAM has no "delete if empty": another run may add a user between the read and
+    DeleteGroup. IAM then refuses the deletion (DeleteConflict), and the group gets its
+    policies back, so that user keeps what the group gave it.
+    """
     removed = []
     for name in names:
         state = read_group(iam_client, name)
@@ -258,9 +264,26 @@ def _remove_memberless_groups(iam_client: Any, names: list[str]) -> list[str]:
             iam_client.detach_group_policy(GroupName=name, PolicyArn=arn)
         for policy in sorted(state.inline_policies):
             iam_client.delete_group_policy(GroupName=name, PolicyName=policy.name)
-        iam_client.delete_group(GroupName=name)
+        try:
+            iam_client.delete_group(GroupName=name)
+        except ClientError as error:
+            if error_code(error) != "DeleteConflict":
+                raise
+            _restore_group(iam_client, state)
+            continue
         removed.append(name)
     return removed
+
+
+def _restore_group(iam_client: Any, state: GroupState) -> None:
+    """Give a group whose deletion IAM refused its policies back."""
+    LOGGER.warning("IAM group %s gained a member during clean-up: restoring it", state.name)
+    for arn in sorted(state.policy_arns):
+        iam_client.attach_group_policy(GroupName=state.name, PolicyArn=arn)
+    for policy in sorted(state.inline_policies):
+        iam_client.put_group_policy(
+            GroupName=state.name, PolicyName=policy.name, PolicyDocument=policy.document
+        )
 
 
 def move_user_policies(

@@ -122,6 +122,36 @@ def test_user_deleted_mid_way_does_not_remove_a_group_shared_with_others(iam, ma
     assert effective_policies(iam, "David").managed == {S3_FULL}
 
 
+def test_user_joining_the_group_during_clean_up_keeps_its_policies(iam, make_user, observer):
+    # John is deleted mid-way; while his run cleans up the group it created, a run for
+    # David (stale reads) joins that group and detaches David's own policy. IAM refuses
+    # to delete a group with members, and the group must then get its policies back.
+    make_user("John", [S3_FULL])
+    make_user("David", [S3_FULL])
+    _once_before(iam, "AddUserToGroup", lambda: _delete_user(observer, "John"))
+
+    def david_joins() -> None:
+        observer.add_user_to_group(GroupName=GROUP, UserName="David")
+        observer.detach_user_policy(UserName="David", PolicyArn=S3_FULL)
+
+    def delete_conflict(params: dict, **_kwargs: Any) -> None:
+        # moto deletes groups with members; IAM refuses them.
+        if observer.get_group(GroupName=params["GroupName"])["Users"]:
+            raise ClientError(
+                {"Error": {"Code": "DeleteConflict", "Message": "Cannot delete entity."}},
+                "DeleteGroup",
+            )
+
+    _once_before(iam, "DetachGroupPolicy", david_joins)
+    iam.meta.events.register("before-parameter-build.iam.DeleteGroup", delete_conflict)
+
+    with pytest.raises(RemediationError, match="removed again: none"):
+        remediate(iam, UserName="John")
+
+    assert _members(iam, GROUP) == ["David"]
+    assert effective_policies(iam, "David").managed == {S3_FULL}
+
+
 def _stale_group_reads(iam: Any, stale_reads: int) -> None:
     """Make IAM look eventually consistent: the first reads after the start miss new groups."""
     seen = {"calls": 0}
