@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -126,3 +127,52 @@ def test_checks_catch_a_lost_policy(iam):
     problems = demo_seed.end_state_problems(iam, before, {})
 
     assert f"bob: policies lost ['{demo_seed.CHANGE_PASSWORD}'], gained []" in problems
+
+
+_USER_ID = re.compile(r"AIDA[A-Z0-9]{17}")
+_DURATION = re.compile(r"finished in [\d.]+ s")
+
+
+def _comparable(line: str) -> str:
+    """A line with what changes from run to run (user IDs, duration) replaced."""
+    return _DURATION.sub("finished in N s", _USER_ID.sub("AIDA<id>", line.rstrip()))
+
+
+def _readme_demo_output() -> list[str]:
+    """The lines of the README's trimmed ``make demo`` output (the Quick start text block)."""
+    text = (ROOT / "README.md").read_text()
+    quick_start = text[text.index("## Quick start") : text.index("\n## ", text.index("## Quick"))]
+    block = quick_start.split("```text\n", 1)[1].split("\n```", 1)[0]
+    return block.splitlines()
+
+
+def _is_separator(line: str) -> bool:
+    return bool(line.strip()) and set(line.strip()) <= {"-", " "}
+
+
+def test_readme_output_is_the_demos_real_output_trimmed(demo_run):
+    run, _ = demo_run
+    actual = [_comparable(line) for line in run.stdout.splitlines()]
+
+    # Each README line appears in the demo's output, in the same order; "..." marks a cut
+    # and a separator line may be shorter than the column it underlines.
+    position, missing = 0, []
+    for line in _readme_demo_output():
+        if line.strip() == "...":
+            continue
+        wanted = _comparable(line)
+        found = next(
+            (
+                index
+                for index in range(position, len(actual))
+                if actual[index] == wanted
+                or (_is_separator(wanted) and actual[index].startswith(wanted))
+            ),
+            None,
+        )
+        if found is None:
+            missing.append(line)
+        else:
+            position = found + 1
+    assert len(_readme_demo_output()) > 50
+    assert missing == []
