@@ -34,3 +34,18 @@ def test_readme_lists_each_roles_actions_exactly(account):
 def test_readme_states_that_service_managed_stacksets_skip_the_management_account():
     text = " ".join(README.read_text().split())
     assert "service-managed StackSets never deploy to the management account" in text
+
+
+def test_readme_states_the_privilege_escalation_risk_and_how_the_design_bounds_it(document):
+    section = README.read_text().split("### Least privilege", 1)[1].split("\n### ", 1)[0]
+    text = " ".join(section.split())
+    group_path = document["parameters"]["GroupPath"]["default"]
+
+    assert "**The privilege-escalation risk.**" in text
+    assert "may attach any policy to a group and add any user to that group can grant" in text
+    # The three bounds: the path scope, only the user's own policies with exact-match
+    # reuse, and who may invoke the helper.
+    assert f"`arn:aws:iam::<account>:group{group_path}*`" in text
+    assert "the helper moves only policies IAM says the user already has" in text
+    assert "reused only when its attached policies equal the moved set exactly" in text
+    assert "only `AutomationRole` may invoke the helper" in text
