@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -176,3 +177,40 @@ def test_readme_output_is_the_demos_real_output_trimmed(demo_run):
             position = found + 1
     assert len(_readme_demo_output()) > 50
     assert missing == []
+
+
+def test_demo_output_is_coloured_on_a_terminal(tmp_path):
+    # A pseudo-terminal as stdout: what `make demo` writes to in a shell.
+    primary, secondary = pty.openpty()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") and key != "NO_COLOR"
+    }
+    with (tmp_path / "stderr").open("w") as stderr:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "no_direct_policies", "demo"],
+            cwd=ROOT,
+            env=env,
+            stdout=secondary,
+            stderr=stderr,
+        )
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the demo closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(primary)
+        returncode = demo.wait(timeout=120)
+    text = b"".join(chunks).decode()
+
+    assert returncode == 0, (tmp_path / "stderr").read_text()
+    assert "\x1b[1m1. The account: users with policies attached directly\x1b[0m" in text
+    assert "\x1b[31mNON_COMPLIANT" in text
+    assert "\x1b[32mCOMPLIANT" in text
+    assert "\x1b[32mOK\x1b[0m: no user lost or gained a policy" in text
