@@ -149,6 +149,25 @@ def remediate(iam: Any, **payload: Any) -> dict[str, Any]:
     return move_user_policies(iam, parse_payload(payload), sleep=lambda _delay: None)
 
 
+def once_before(iam: Any, operation: str, competitor: Callable[[], None]) -> None:
+    """Run ``competitor`` once, just before the ``iam`` client's first ``operation`` call."""
+    done: list[bool] = []
+
+    def hook(**_kwargs: Any) -> None:
+        if not done:
+            done.append(True)
+            competitor()
+
+    iam.meta.events.register(f"before-call.iam.{operation}", hook)
+
+
+def delete_user(iam: Any, name: str) -> None:
+    """Delete a user the way an administrator would: detach its policies, then delete it."""
+    for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
+    iam.delete_user(UserName=name)
+
+
 def request_for(**payload: Any) -> MoveRequest:
     """A parsed payload."""
     return parse_payload(payload)

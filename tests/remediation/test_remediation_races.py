@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,21 +12,16 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from group_plan import group_name
 from move_policies_to_group import RemediationError, move_user_policies, parse_payload
-from remediation_helpers import READ_ONLY, S3_FULL, effective_policies, remediate
+from remediation_helpers import (
+    READ_ONLY,
+    S3_FULL,
+    delete_user,
+    effective_policies,
+    once_before,
+    remediate,
+)
 
 GROUP = group_name("MovedPolicies-", [S3_FULL], [])
-
-
-def _once_before(iam: Any, operation: str, competitor: Callable[[], None]) -> None:
-    """Run ``competitor`` once, just before the ``iam`` client's first ``operation`` call."""
-    done: list[bool] = []
-
-    def hook(**_kwargs: Any) -> None:
-        if not done:
-            done.append(True)
-            competitor()
-
-    iam.meta.events.register(f"before-call.iam.{operation}", hook)
 
 
 def _members(iam: Any, group: str) -> list[str]:
@@ -41,7 +35,7 @@ def test_two_remediations_racing_for_the_same_group_end_in_one_shared_group(
     make_user("David", [S3_FULL])
     guard.watch("John")
     guard.watch("David")
-    _once_before(iam, "CreateGroup", lambda: remediate(observer, UserName="David"))
+    once_before(iam, "CreateGroup", lambda: remediate(observer, UserName="David"))
 
     result = remediate(iam, UserName="John")
 
@@ -54,7 +48,7 @@ def test_two_remediations_racing_for_the_same_group_end_in_one_shared_group(
 
 def test_racing_run_finds_the_group_half_built_and_completes_it(iam, make_user, observer):
     make_user("John", [S3_FULL])
-    _once_before(
+    once_before(
         iam,
         "CreateGroup",
         lambda: observer.create_group(GroupName=GROUP, Path="/config-remediation/"),
@@ -79,7 +73,7 @@ def test_group_created_concurrently_with_other_policies_is_refused_and_nothing_i
         observer.create_group(GroupName=GROUP, Path="/config-remediation/")
         observer.attach_group_policy(GroupName=GROUP, PolicyArn=READ_ONLY)
 
-    _once_before(iam, "CreateGroup", competitor)
+    once_before(iam, "CreateGroup", competitor)
     before = effective_policies(iam, "John")
 
     with pytest.raises(RemediationError, match=f"Group {GROUP} exists but cannot be used"):
@@ -89,15 +83,9 @@ def test_group_created_concurrently_with_other_policies_is_refused_and_nothing_i
     assert _members(iam, GROUP) == []
 
 
-def _delete_user(iam: Any, name: str) -> None:
-    for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
-        iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
-    iam.delete_user(UserName=name)
-
-
 def test_user_deleted_mid_way_leaves_no_group_behind(iam, make_user, observer):
     make_user("John", [S3_FULL])
-    _once_before(iam, "AddUserToGroup", lambda: _delete_user(observer, "John"))
+    once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
 
     with pytest.raises(
         RemediationError,
@@ -113,7 +101,7 @@ def test_user_deleted_mid_way_does_not_remove_a_group_shared_with_others(iam, ma
     make_user("David", [S3_FULL])
     make_user("John", [S3_FULL])
     remediate(iam, UserName="David")
-    _once_before(iam, "AddUserToGroup", lambda: _delete_user(observer, "John"))
+    once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
 
     with pytest.raises(RemediationError, match="removed again: none"):
         remediate(iam, UserName="John")
@@ -128,7 +116,7 @@ def test_user_joining_the_group_during_clean_up_keeps_its_policies(iam, make_use
     # to delete a group with members, and the group must then get its policies back.
     make_user("John", [S3_FULL])
     make_user("David", [S3_FULL])
-    _once_before(iam, "AddUserToGroup", lambda: _delete_user(observer, "John"))
+    once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
 
     def david_joins() -> None:
         observer.add_user_to_group(GroupName=GROUP, UserName="David")
@@ -142,7 +130,7 @@ def test_user_joining_the_group_during_clean_up_keeps_its_policies(iam, make_use
                 "DeleteGroup",
             )
 
-    _once_before(iam, "DetachGroupPolicy", david_joins)
+    once_before(iam, "DetachGroupPolicy", david_joins)
     iam.meta.events.register("before-parameter-build.iam.DeleteGroup", delete_conflict)
 
     with pytest.raises(RemediationError, match="removed again: none"):

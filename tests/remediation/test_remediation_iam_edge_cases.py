@@ -10,14 +10,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from group_plan import group_name
 from move_policies_to_group import RemediationError, parse_payload
-from remediation_helpers import LIST_BUCKETS, READ_ONLY, S3_FULL, effective_policies, remediate
+from remediation_helpers import (
+    LIST_BUCKETS,
+    READ_ONLY,
+    S3_FULL,
+    delete_user,
+    effective_policies,
+    once_before,
+    remediate,
+)
 
 PATH = "/config-remediation/"
 GROUP = group_name("MovedPolicies-", [S3_FULL], [])
@@ -53,17 +60,6 @@ def _case_insensitive_names(iam: Any, observer: Any, *, resolve: bool = True) ->
             params["GroupName"] = actual
 
     iam.meta.events.register("before-parameter-build.iam", emulate)
-
-
-def _once_before(iam: Any, operation: str, competitor: Callable[[], None]) -> None:
-    done: list[bool] = []
-
-    def hook(**_kwargs: Any) -> None:
-        if not done:
-            done.append(True)
-            competitor()
-
-    iam.meta.events.register(f"before-call.iam.{operation}", hook)
 
 
 def test_matching_group_whose_name_differs_only_in_case_is_used_and_verified(
@@ -112,18 +108,12 @@ def test_group_name_taken_in_another_case_but_unreadable_is_a_clear_refusal(
     assert iam.list_groups_for_user(UserName="John")["Groups"] == []
 
 
-def _delete_user(iam: Any, name: str) -> None:
-    for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
-        iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
-    iam.delete_user(UserName=name)
-
-
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_user_deleted_before_its_policies_are_read_is_a_clear_outcome(
     iam, make_user, observer, dry_run
 ):
     john = make_user("John", [S3_FULL])
-    _once_before(iam, "ListAttachedUserPolicies", lambda: _delete_user(observer, "John"))
+    once_before(iam, "ListAttachedUserPolicies", lambda: delete_user(observer, "John"))
 
     with pytest.raises(RemediationError, match=r"John .* no longer exists\. Nothing was changed"):
         remediate(iam, IAMResourceId=john["UserId"], DryRun=dry_run)
@@ -137,7 +127,7 @@ def test_managed_policy_detached_by_a_concurrent_run_of_the_same_user_still_ends
     make_user("John", [S3_FULL, READ_ONLY])
     guard.watch("John")
     # The other run has already verified the group and detaches first.
-    _once_before(
+    once_before(
         iam,
         "DetachUserPolicy",
         lambda: [
@@ -158,7 +148,7 @@ def test_inline_policy_deleted_by_a_concurrent_run_of_the_same_user_still_ends_m
 ):
     make_user("John", [S3_FULL], inline={"list-buckets": LIST_BUCKETS})
     guard.watch("John")
-    _once_before(
+    once_before(
         iam,
         "DeleteUserPolicy",
         lambda: observer.delete_user_policy(UserName="John", PolicyName="list-buckets"),
