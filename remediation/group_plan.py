@@ -53,7 +53,19 @@ Action = dict[str, Any]
 
 
 class RemediationError(Exception):
+    """The remediation did not complete; see the two subclasses for what IAM looks like then."""
+
+
+class RemediationRefused(RemediationError):
     """A refusal (quota, conflict, bad payload, missing user), raised before any IAM change."""
+
+
+class RemediationStopped(RemediationError):
+    """A stop part-way, at a safe point: some IAM changes were made, none lost or granted access.
+
+    The message names what was changed (for example a memberless group left in place) and
+    what to do next; re-running the remediation resumes or reports the new state.
+    """
 
 
 @dataclass(frozen=True, order=True)
