@@ -13,9 +13,18 @@ Supported actions (with AWS's semantics, as documented):
   outputs ``Payload`` (a JSON *string*, as in AWS) and ``StatusCode``. A raised
   exception is a function error and fails the step.
 - ``aws:executeScript``: runs the inline Python script's handler with
-  ``InputPayload``; declared outputs select from ``$.Payload``.
+  ``InputPayload``; declared outputs select from ``$.Payload``. The boto3
+  clients a script creates use the process's AWS environment (moto in the tests
+  and the demo). A script that imports boto3 must declare the actions it calls
+  in ``REQUIRED_PERMISSIONS`` (the automation role is granted those); any other
+  AWS call fails with AccessDenied, as it would under that role.
 - ``aws:executeAwsApi``: calls the API on ``clients[Service]``; declared
   outputs are JSONPath selectors over the response.
+
+An output whose selector matches nothing fails its step, also for a
+``StringList`` over an empty list (``$.Items..Name`` on ``{"Items": []}``):
+AWS does not document that case and AWS's simulator (@cdklabs/cdk-ssm-documents)
+fails the step. A selector that matches an empty list itself (``$.Items``) gives [].
 - ``aws:branch``: ``Choices`` with ``StringEquals``, ``BooleanEquals`` or
   ``NumericEquals``; then ``Default``; then the end if ``isEnd``, else the next step.
 """
@@ -24,10 +33,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+import boto3
 from botocore import xform_name
+from botocore.exceptions import ClientError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 _REFERENCE = re.compile(r"\{\{\s*([\w.:-]+)\s*\}\}")
@@ -137,6 +149,9 @@ def _check_step(step: Mapping[str, Any], known: set[str], names: set[str]) -> li
         problems.append(f"{where}: only onFailure Abort is supported")
     if action == "aws:executeScript" and inputs.get("Runtime") not in SCRIPT_RUNTIMES:
         problems.append(f"{where}: Runtime {inputs.get('Runtime')!r} not in {SCRIPT_RUNTIMES}")
+    script = str(inputs.get("Script", "")) if action == "aws:executeScript" else ""
+    if "boto3" in script and "REQUIRED_PERMISSIONS" not in script:
+        problems.append(f"{where}: a script that calls AWS must declare REQUIRED_PERMISSIONS")
     if action == "aws:invokeLambdaFunction" and {"InputPayload", "Payload"} <= set(inputs):
         problems.append(f"{where}: give InputPayload or Payload, not both")
     problems += _check_flow(step, names, where)
@@ -234,16 +249,36 @@ def _select(step: Mapping[str, Any], document: Any) -> dict[str, Any]:
     outputs = {}
     for output in step.get("outputs", []):
         matches = [match.value for match in parse_jsonpath(output["Selector"]).find(document)]
+        if not matches:
+            raise StepFailed(
+                step["name"],
+                f"output {output['Name']} ({output['Selector']}) selects nothing",
+            )
         is_list = output["Type"] in ("StringList", "MapList")
-        value = matches if is_list and ".." in output["Selector"] else None
-        if value is None:
-            if not matches:
-                raise StepFailed(step["name"], f"output {output['Name']} selects nothing")
-            value = matches[0]
+        value = matches if is_list and ".." in output["Selector"] else matches[0]
         if not isinstance(value, _OUTPUT_TYPES[output["Type"]]):
             raise StepFailed(step["name"], f"output {output['Name']} is not a {output['Type']}")
         outputs[output["Name"]] = value
     return outputs
+
+
+@contextmanager
+def _aws_calls_limited_to(permissions: list[str], step: str) -> Iterator[None]:
+    """Give scripts a fresh default boto3 session that denies actions not in ``permissions``."""
+
+    def check(model: Any, **_: Any) -> None:
+        action = f"{model.service_model.signing_name}:{model.name}"
+        if action not in permissions:
+            message = f"step {step} is not granted {action} (REQUIRED_PERMISSIONS: {permissions})"
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, model.name)
+
+    session = boto3.Session()
+    session.events.register("before-call", check)
+    saved, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, session
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = saved
 
 
 def _run_step(
@@ -264,7 +299,8 @@ def _run_step(
         namespace: dict[str, Any] = {}
         exec(compile(inputs["Script"], f"<{name}>", "exec"), namespace)  # noqa: S102
         try:
-            result = namespace[inputs["Handler"]](inputs.get("InputPayload", {}), None)
+            with _aws_calls_limited_to(namespace.get("REQUIRED_PERMISSIONS", []), name):
+                result = namespace[inputs["Handler"]](inputs.get("InputPayload", {}), None)
         except Exception as error:  # a script error fails the step, as in AWS
             raise StepFailed(name, f"{type(error).__name__}: {error}") from error
         return {

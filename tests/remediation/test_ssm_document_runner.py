@@ -42,6 +42,22 @@ def _set(path: list, value: Any):
     return change
 
 
+BRANCH_TO_NOWHERE = {
+    "name": "Choose",
+    "action": "aws:branch",
+    "inputs": {
+        "Choices": [{"NextStep": "Nowhere", "Variable": "{{ DryRun }}", "BooleanEquals": True}]
+    },
+}
+
+
+def _add_step(step: dict):
+    def change(document: dict) -> None:
+        document["mainSteps"].insert(0, step)
+
+    return change
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
@@ -56,8 +72,11 @@ def _set(path: list, value: Any):
             "{{ Later.Payload }} is neither",
         ),
         (
-            _set(["ListRemainingPolicies", "inputs", "UserName"], "{{ AssertNoDirectPolicies.X }}"),
-            "{{ AssertNoDirectPolicies.X }} is neither",
+            _set(
+                ["ReadHelperResult", "inputs", "InputPayload", "Payload"],
+                "{{ VerifyNoDirectPolicies.Verification }}",
+            ),
+            "{{ VerifyNoDirectPolicies.Verification }} is neither",
         ),
         (_set(["MoveUserPolicies", "action"], "aws:runLambda"), "unknown action 'aws:runLambda'"),
         (
@@ -66,9 +85,10 @@ def _set(path: list, value: Any):
         ),
         (_set(["MoveUserPolicies", "onFailure"], "Continue"), "only onFailure Abort"),
         (_set(["ReadHelperResult", "inputs", "Runtime"], "python2.7"), "Runtime 'python2.7'"),
+        (_add_step(BRANCH_TO_NOWHERE), "NextStep 'Nowhere' is not a step"),
         (
-            _set(["VerifyUnlessDryRun", "inputs", "Choices", 0, "NextStep"], "Nowhere"),
-            "NextStep 'Nowhere' is not a step",
+            _set(["VerifyNoDirectPolicies", "inputs", "Script"], "import boto3\n"),
+            "a script that calls AWS must declare REQUIRED_PERMISSIONS",
         ),
         (
             _set(
@@ -95,6 +115,7 @@ def _set(path: list, value: Any):
         "on-failure",
         "runtime",
         "branch-target",
+        "script-permissions",
         "lambda-output-selector",
         "default-type",
         "default-pattern",
