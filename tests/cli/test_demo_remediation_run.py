@@ -35,9 +35,7 @@ def test_document_moves_the_policies_and_reports_its_steps(iam, make_user):
     assert run.steps == [
         "MoveUserPolicies",
         "ReadHelperResult",
-        "VerifyUnlessDryRun",
-        "ListRemainingPolicies",
-        "AssertNoDirectPolicies",
+        "VerifyNoDirectPolicies",
     ]
     assert run.result["Status"] == "MOVED"
     assert run.result["UserName"] == "mark"

@@ -13,13 +13,7 @@ from ssm_document import ROLE, invoke_helper, load_document, rule_remediation
 
 from no_direct_policies.automation_runner import DocumentError, StepFailed, run_document
 
-ALL_STEPS = [
-    "MoveUserPolicies",
-    "ReadHelperResult",
-    "VerifyUnlessDryRun",
-    "ListRemainingPolicies",
-    "AssertNoDirectPolicies",
-]
+ALL_STEPS = ["MoveUserPolicies", "ReadHelperResult", "VerifyNoDirectPolicies"]
 
 
 def _config_parameters(user_id: str) -> dict[str, Any]:
@@ -64,6 +58,7 @@ def test_seed_user_is_remediated_by_the_document_and_verified(iam, make_user):
         "ReadHelperResult.Status": "MOVED",
         "ReadHelperResult.Groups": [group],
         "ReadHelperResult.MovedPolicyArns": [S3_FULL],
+        "VerifyNoDirectPolicies.Verification": "NO_DIRECT_POLICIES",
     }
     assert iam.list_attached_user_policies(UserName="John")["AttachedPolicies"] == []
 
@@ -75,8 +70,9 @@ def test_dry_run_skips_verification_and_changes_nothing(iam, make_user):
 
     outputs = _run(iam, user["UserId"], trace, DryRun=True)
 
-    assert trace == ALL_STEPS[:3]
+    assert trace == ALL_STEPS
     assert outputs["ReadHelperResult.Status"] == "PLANNED"
+    assert outputs["VerifyNoDirectPolicies.Verification"] == "SKIPPED_DRY_RUN"
     assert iam_snapshot(iam) == before
 
 
@@ -96,6 +92,10 @@ def test_already_compliant_user_runs_through_as_nothing_to_move(iam, make_user):
     outputs = _run(iam, user["UserId"])
 
     assert outputs["ReadHelperResult.Status"] == "NOTHING_TO_MOVE"
+    # Empty StringLists selected as a whole ($.Payload.Groups): AWS's simulator accepts them.
+    assert outputs["ReadHelperResult.Groups"] == []
+    assert outputs["ReadHelperResult.MovedPolicyArns"] == []
+    assert outputs["VerifyNoDirectPolicies.Verification"] == "NO_DIRECT_POLICIES"
 
 
 def test_helper_refusal_fails_the_first_step_with_its_reason(
@@ -113,29 +113,43 @@ def test_helper_refusal_fails_the_first_step_with_its_reason(
     assert iam_snapshot(iam) == before
 
 
+def _helper_claiming_success(user_name: str, user_id: str):
+    """A helper that reports MOVED without changing anything."""
+
+    def invoke(_name: str, _payload: dict) -> dict:
+        result = {"UserName": user_name, "UserId": user_id, "Status": "MOVED"}
+        return {**result, "Groups": [], "MovedPolicyArns": [S3_FULL], "Actions": []}
+
+    return invoke
+
+
 def test_verification_fails_when_a_policy_is_still_attached(iam, make_user):
     user = make_user("John", [S3_FULL])
 
-    def helper_that_claims_success(_name: str, payload: dict) -> dict:
-        return {
-            "UserName": "John",
-            "UserId": payload["IAMResourceId"],
-            "Status": "MOVED",
-            "Groups": [],
-            "MovedPolicyArns": [S3_FULL],
-            "Actions": [],
-        }
-
     with pytest.raises(
-        StepFailed, match=f"still attached directly to the user: {S3_FULL}"
+        StepFailed, match=f"still attached directly to user John: {S3_FULL}"
     ) as failed:
         run_document(
             load_document(),
             _config_parameters(user["UserId"]),
-            invoke_lambda=helper_that_claims_success,
-            clients={"iam": iam},
+            invoke_lambda=_helper_claiming_success("John", user["UserId"]),
         )
-    assert failed.value.step == "AssertNoDirectPolicies"
+    assert failed.value.step == "VerifyNoDirectPolicies"
+
+
+def test_verification_fails_when_the_user_was_recreated_under_the_same_name(iam, make_user):
+    user = make_user("John")
+    gone = "AIDAJQABLZS4A3QDU576Q"
+
+    with pytest.raises(
+        StepFailed, match=f"User John now has ID {user['UserId']}, not {gone}: it was deleted"
+    ) as failed:
+        run_document(
+            load_document(),
+            _config_parameters(gone),
+            invoke_lambda=_helper_claiming_success("John", gone),
+        )
+    assert failed.value.step == "VerifyNoDirectPolicies"
 
 
 def test_invalid_resource_id_is_rejected_before_any_step(iam):
