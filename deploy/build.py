@@ -14,6 +14,7 @@ on an unknown or unused name, so nothing is left half-filled. With
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import sys
 from collections.abc import Mapping
@@ -126,11 +127,27 @@ def _names(spec: RuleSpec) -> dict[str, Any]:
     }
 
 
-def automation_verify_permissions(document: Mapping[str, Any]) -> list[str]:
-    """The actions of the document's own API steps (the verify step's reads).
+def _script_permissions(step: Mapping[str, Any]) -> list[str]:
+    """The ``REQUIRED_PERMISSIONS`` list a script step that calls AWS declares."""
+    tree = ast.parse(step.get("inputs", {}).get("Script", ""))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
+            "REQUIRED_PERMISSIONS"
+        ]:
+            return list(ast.literal_eval(node.value))
+    raise RuleSpecError(
+        f"{DOCUMENT_FILE.name}: step {step.get('name')} calls AWS from a script without "
+        "declaring REQUIRED_PERMISSIONS, so the automation role's permissions cannot be "
+        'derived from the document; add REQUIRED_PERMISSIONS = ["service:Action", ...].'
+    )
 
-    Derived from the steps, so the automation role follows the document. A
-    script step that calls AWS would need permissions no step declares: refused.
+
+def automation_verify_permissions(document: Mapping[str, Any]) -> list[str]:
+    """The actions of the document's own AWS calls (the verify step's reads).
+
+    Derived from the steps, so the automation role follows the document: an
+    API step's Service and Api, a script's ``REQUIRED_PERMISSIONS`` (the step
+    runner denies a script any other call, so the tests prove the list).
     """
     actions = set()
     for step in document.get("mainSteps", []):
@@ -138,11 +155,7 @@ def automation_verify_permissions(document: Mapping[str, Any]) -> list[str]:
         if step.get("action") in ("aws:executeAwsApi", "aws:assertAwsResourceProperty"):
             actions.add(f"{inputs['Service'].lower()}:{inputs['Api']}")
         if step.get("action") == "aws:executeScript" and "boto3" in inputs.get("Script", ""):
-            raise RuleSpecError(
-                f"{DOCUMENT_FILE.name}: step {step.get('name')} calls AWS from a script, so the "
-                "automation role's permissions cannot be derived from the document; use "
-                "aws:executeAwsApi steps for AWS calls."
-            )
+            actions.update(_script_permissions(step))
     return sorted(actions)
 
 
@@ -151,7 +164,7 @@ def render_stackset(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, An
     verify = automation_verify_permissions(document)
     if not verify:
         raise RuleSpecError(
-            f"{DOCUMENT_FILE.name} has no aws:executeAwsApi step to verify the user with; "
+            f"{DOCUMENT_FILE.name} has no step that reads AWS to verify the user with; "
             "the automation role's read permissions are derived from those steps."
         )
     values = {
