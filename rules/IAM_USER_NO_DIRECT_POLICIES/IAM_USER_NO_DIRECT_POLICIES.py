@@ -56,6 +56,8 @@ import json
 from datetime import date
 from typing import Any
 
+from config_answers import watching_config_clients
+from config_event import check_event
 from rdklib import ConfigRule, Evaluation, Evaluator, InvalidParametersError
 from user_compliance import (
     RuleOptions,
@@ -120,14 +122,18 @@ def _json_default(value: object) -> str:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
-    """Lambda entry point: evaluate with rdklib, fail loudly on errors, return plain JSON."""
-    # rdklib reads event["eventLeftScope"] unguarded; absent means the resource is in scope.
-    event = {"eventLeftScope": False, **event}
-    result = Evaluator(IAM_USER_NO_DIRECT_POLICIES(), [RESOURCE_TYPE]).handle(event, context)
+    """Lambda entry point: check the event, evaluate with rdklib, fail loudly on errors
+    (MalformedEvent, RuleInvocationError, EvaluationsRejected), return plain JSON."""
+    # rdklib indexes the event unchecked; a missing eventLeftScope comes back as False.
+    event = check_event(event)
+    with watching_config_clients(json.loads(event["invokingEvent"])) as answers:
+        result = Evaluator(IAM_USER_NO_DIRECT_POLICIES(), [RESOURCE_TYPE]).handle(event, context)
     if isinstance(result, dict) and "internalErrorMessage" in result:
         # rdklib caught a ClientError or a parameter error and returned it: nothing (or not
         # everything) was put, so the invocation must fail for Config to notice and retry.
         code = result.get("customerErrorCode") or "InternalError"
         message = result.get("customerErrorMessage") or result.get("internalErrorDetails")
         raise RuleInvocationError(f"{code}: {message} ({result['internalErrorMessage']})")
+    # rdklib drops PutEvaluations' answers: evaluations Config refused fail the invocation.
+    answers.raise_if_rejected()
     return json.loads(json.dumps(result, default=_json_default))
