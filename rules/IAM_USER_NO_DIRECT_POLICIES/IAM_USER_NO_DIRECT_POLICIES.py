@@ -2,7 +2,8 @@
 
 CIS "IAM users receive permissions only through groups", Security Hub IAM.2.
 The decision itself lives in ``user_compliance``; this module adapts it to
-rdklib and makes rdklib's failures loud.
+rdklib and makes rdklib's failures loud: ``config_event`` checks the event
+before rdklib reads it, ``config_answers`` checks what Config answers.
 
 Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
 
@@ -48,6 +49,15 @@ Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
     Then the invocation fails instead of reporting success.
 19. Given rdklib's AssumeRoleMode / ExecutionRoleName parameters,
     Then they are accepted alongside the rule's own parameters.
+20. Given an event not shaped as Config sends it (eventLeftScope "false", ruleParameters
+    that is not a JSON object, a policy list that is not a list, no resultToken,
+    AssumeRoleMode as a JSON boolean), Then the invocation fails with MalformedEvent
+    naming the field and the value, before anything is evaluated or put.
+21. Given an oversized notification whose resource has no configuration history,
+    Then the invocation fails with MalformedEvent naming the resource.
+22. Given PutEvaluations answers that return FailedEvaluations, or a 200 answer whose body
+    is not JSON, Then every batch is still put and the invocation then fails with
+    EvaluationsRejected naming how many evaluations Config did not accept, and why.
 """
 
 from __future__ import annotations
