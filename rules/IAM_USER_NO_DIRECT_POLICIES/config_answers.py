@@ -89,6 +89,9 @@ class ConfigAnswers:
         if not readable:
             self.unreadable.append((status, body))
             self.unconfirmed += self._batch
+            # Recorded: let botocore parse an empty answer (a JSON list would crash its
+            # parser) so the remaining batches are still put before the invocation fails.
+            response_dict["body"] = b"{}"
 
     def _record_answer(self, parsed: dict[str, Any], **_: Any) -> None:
         failed = parsed.get("FailedEvaluations") or []
@@ -119,9 +122,9 @@ class ConfigAnswers:
             status, body = self.unreadable[0]
             shown = body[:_SHOWN_BODY].decode("utf-8", "replace")
             reasons.append(
-                f"{self.unconfirmed} in {len(self.unreadable)} PutEvaluations calls answered "
-                f"HTTP {status} with a body that is not a JSON object ({shown!r}), so Config "
-                f"never confirmed them"
+                f"{self.unconfirmed} sent in {len(self.unreadable)} of {self.calls} "
+                f"PutEvaluations calls answered HTTP {status} with a body that is not a JSON "
+                f"object ({shown!r}), so Config never confirmed them"
             )
         total = len(self.rejected) + self.unconfirmed
         raise EvaluationsRejected(
