@@ -17,6 +17,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore import xform_name
+from botocore.awsrequest import AWSResponse
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"), str(ROOT)]
 os.environ.setdefault("AWS_REGION", "us-east-1")
@@ -91,8 +95,27 @@ class CountingConfig:
         return {"FailedEvaluations": []}
 
 
-def use_clients(iam: Any, config: Any) -> None:
-    clients = {"iam": iam, "config": config}
+def config_client(stand_in: CountingConfig) -> Any:
+    """A real boto3 Config client whose calls ``stand_in`` answers (botocore's before-call
+    hook), so the rule's checks of Config's answers run as they do in Lambda."""
+    client = boto3.client(
+        "config", region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="-"
+    )
+
+    def keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["api_params"] = params
+
+    def answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict]:
+        response = getattr(stand_in, xform_name(model.name))(**context["api_params"])
+        return AWSResponse("https://config.invalid", 200, {}, None), response
+
+    client.meta.events.register("before-parameter-build.config-service", keep_params)
+    client.meta.events.register("before-call.config-service", answer)
+    return client
+
+
+def use_clients(iam: Any, config: CountingConfig) -> None:
+    clients = {"iam": iam, "config": config_client(config)}
     ClientFactory.build_client = lambda self, service, *args, **kwargs: clients[service]
 
 

@@ -2,7 +2,8 @@
 
 CIS "IAM users receive permissions only through groups", Security Hub IAM.2.
 The decision itself lives in ``user_compliance``; this module adapts it to
-rdklib and makes rdklib's failures loud.
+rdklib and makes rdklib's failures loud: ``config_event`` checks the event
+before rdklib reads it, ``config_answers`` checks what Config answers.
 
 Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
 
@@ -48,6 +49,15 @@ Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
     Then the invocation fails instead of reporting success.
 19. Given rdklib's AssumeRoleMode / ExecutionRoleName parameters,
     Then they are accepted alongside the rule's own parameters.
+20. Given an event not shaped as Config sends it (eventLeftScope "false", ruleParameters
+    that is not a JSON object, a policy list that is not a list, no resultToken,
+    AssumeRoleMode as a JSON boolean), Then the invocation fails with MalformedEvent
+    naming the field and the value, before anything is evaluated or put.
+21. Given an oversized notification whose resource has no configuration history,
+    Then the invocation fails with MalformedEvent naming the resource.
+22. Given PutEvaluations answers that return FailedEvaluations, or a 200 answer whose body
+    is not JSON, Then every batch is still put and the invocation then fails with
+    EvaluationsRejected naming how many evaluations Config did not accept, and why.
 """
 
 from __future__ import annotations
@@ -56,6 +66,8 @@ import json
 from datetime import date
 from typing import Any
 
+from config_answers import watching_config_clients
+from config_event import check_event
 from rdklib import ConfigRule, Evaluation, Evaluator, InvalidParametersError
 from user_compliance import (
     RuleOptions,
@@ -120,14 +132,18 @@ def _json_default(value: object) -> str:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
-    """Lambda entry point: evaluate with rdklib, fail loudly on errors, return plain JSON."""
-    # rdklib reads event["eventLeftScope"] unguarded; absent means the resource is in scope.
-    event = {"eventLeftScope": False, **event}
-    result = Evaluator(IAM_USER_NO_DIRECT_POLICIES(), [RESOURCE_TYPE]).handle(event, context)
+    """Lambda entry point: check the event, evaluate with rdklib, fail loudly on errors
+    (MalformedEvent, RuleInvocationError, EvaluationsRejected), return plain JSON."""
+    # rdklib indexes the event unchecked; a missing eventLeftScope comes back as False.
+    event = check_event(event)
+    with watching_config_clients(json.loads(event["invokingEvent"])) as answers:
+        result = Evaluator(IAM_USER_NO_DIRECT_POLICIES(), [RESOURCE_TYPE]).handle(event, context)
     if isinstance(result, dict) and "internalErrorMessage" in result:
         # rdklib caught a ClientError or a parameter error and returned it: nothing (or not
         # everything) was put, so the invocation must fail for Config to notice and retry.
         code = result.get("customerErrorCode") or "InternalError"
         message = result.get("customerErrorMessage") or result.get("internalErrorDetails")
         raise RuleInvocationError(f"{code}: {message} ({result['internalErrorMessage']})")
+    # rdklib drops PutEvaluations' answers: evaluations Config refused fail the invocation.
+    answers.raise_if_rejected()
     return json.loads(json.dumps(result, default=_json_default))
