@@ -1,7 +1,7 @@
 """Render audit verdicts and remediation results as a table, JSON or CSV.
 
 Tables are for people (colour only when the stream is a terminal and
-``NO_COLOR`` is unset); JSON and CSV are for pipelines and never coloured.
+``NO_COLOR`` is unset or empty); JSON and CSV are for pipelines and never coloured.
 """
 
 from __future__ import annotations
@@ -20,9 +20,12 @@ _COLOURS = {"COMPLIANT": "32", "NON_COMPLIANT": "31", "NOT_APPLICABLE": "33", "R
 
 
 def use_colour(stream: TextIO) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    """Colour only for a terminal, and never when NO_COLOR is non-empty.
+
+    https://no-color.org: an empty NO_COLOR is the same as no NO_COLOR at all.
+    """
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
 def paint(text: str, key: str, colour: bool) -> str:
