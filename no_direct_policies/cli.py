@@ -1,10 +1,14 @@
 """``python -m no_direct_policies audit|remediate|demo``: the rule and its fix from a shell.
 
 Exit codes: 0 success (audit: every user compliant or exempt); 1 the audit
-found a NON_COMPLIANT user; 2 bad arguments, rule or helper options; 3 an AWS
-error (credentials, access denied, throttling after retries, unreachable
-endpoint); 4 the remediation refused a user (nothing was changed for that user).
-Errors end with one line on stderr naming the cause and the fix; no traceback.
+found a NON_COMPLIANT user, and nothing else; 2 bad arguments, rule or helper
+options; 3 an AWS error (credentials, access denied, throttling after retries,
+unreachable or silent endpoint, an answer that is not AWS's); 4 the remediation
+refused a user (nothing was changed for that user); 5 the remediation stopped
+part-way for a user, at a safe point; 6 the report could not be written
+(standard output closed or full); 130 interrupted (SIGINT, SIGTERM); 141 the
+reader of the output stopped early. Errors end with one line on stderr naming
+the cause and the fix; no traceback.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from user_compliance import RuleOptions, parse_rule_parameters
 
 from no_direct_policies import audit, output
 from no_direct_policies.aws_session import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
     EXIT_NONCOMPLIANT,
     EXIT_OK,
+    EXIT_OUTPUT_ERROR,
     EXIT_REFUSED,
     EXIT_USAGE,
     CommandError,
@@ -28,6 +35,7 @@ from no_direct_policies.aws_session import (
     iam_client,
     usage_error,
 )
+from no_direct_policies.echo import shorten, shorten_quoted
 
 PROG = "python -m no_direct_policies"
 _OPTION_OF_PARAMETER = {
@@ -45,6 +53,60 @@ class _Parser(argparse.ArgumentParser):
         raise CommandError(f"{message} (see {self.prog} --help)", EXIT_USAGE)
 
 
+def _seconds(text: str) -> float:
+    """A timeout option's value: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text)!r} is not a positive number of seconds (e.g. 5 or 0.5)"
+        )
+    return value
+
+
+class OutputError(CommandError):
+    """Standard output cannot take the report (closed, or its disk is full)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(
+            f"cannot write the report to standard output ({cause}): redirect it to a "
+            "file on a disk with free space, or to a pipe",
+            EXIT_OUTPUT_ERROR,
+        )
+
+
+class ReportStream:
+    """Standard output that reports a failed write as OutputError (a reader that stops
+    early, BrokenPipeError, is left to the entry point: it is not an error)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        if stream is None:  # Python's sys.stdout when file descriptor 1 was closed
+            raise OutputError("standard output is closed")
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as error:  # ValueError: I/O on a closed file
+            raise OutputError(getattr(error, "strerror", None) or str(error)) from error
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as error:
+            raise OutputError(getattr(error, "strerror", None) or str(error)) from error
+
+    def isatty(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        return bool(isatty and isatty())
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("AWS connection (standard credential chain)")
     group.add_argument("--profile", help="named profile from ~/.aws/config")
@@ -53,6 +115,22 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         "--endpoint-url",
         default=os.environ.get("AWS_ENDPOINT_URL"),
         help="AWS endpoint, e.g. a moto server or LocalStack (default: AWS_ENDPOINT_URL)",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=DEFAULT_CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up connecting after this long, per attempt "
+        f"(default {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up waiting for an answer after this long, per attempt "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
     )
 
 
@@ -128,7 +206,13 @@ def _rule_options(args: argparse.Namespace) -> RuleOptions:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    return iam_client(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
+    return iam_client(
+        profile=args.profile,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+    )
 
 
 def run_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -193,22 +277,29 @@ def main(
     argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """Run one command; returns the exit code (see the module docstring)."""
-    stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     try:
         args = build_parser().parse_args(argv)
+        report = ReportStream(stdout or sys.stdout)
         if args.command == "demo":
             from no_direct_policies import demo  # noqa: PLC0415 - only the demo needs moto
 
-            return demo.main(stdout)
-        runner = run_audit if args.command == "audit" else run_remediate
-        return runner(args, stdout, stderr)
+            code = demo.main(report)
+        else:
+            runner = run_audit if args.command == "audit" else run_remediate
+            code = runner(args, report, stderr)
+        report.flush()
     except CommandError as error:
-        print(f"error: {error}", file=stderr)
-        return error.exit_code
+        return _fail(error, stderr)
     except Exception as error:
         described = describe_aws_error(error)
         if described is None:
             raise  # a bug, not a user error: keep the traceback
-        print(f"error: {described}", file=stderr)
-        return described.exit_code
+        return _fail(described, stderr)
+    return code
+
+
+def _fail(error: CommandError, stderr: TextIO) -> int:
+    """Print the error's one line (echoed values shortened) and return its exit code."""
+    print(f"error: {shorten_quoted(str(error))}", file=stderr, flush=True)
+    return error.exit_code

@@ -127,3 +127,39 @@ def test_unreachable_server_is_one_line_and_exit_3(free_port):
         f"error: cannot reach the AWS endpoint {endpoint}/: check --endpoint-url / "
         "AWS_ENDPOINT_URL and the network\n"
     )
+
+
+def _shell(command: str, moto_server: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` (``$CLI`` is the tool) in sh, for redirections Python cannot express."""
+    return subprocess.run(  # noqa: S603 - fixed argv
+        ["/bin/sh", "-c", command],
+        cwd=ROOT,
+        env=_environment(
+            AWS_ENDPOINT_URL=moto_server, CLI=f"{sys.executable} -m no_direct_policies"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("redirect", "cause"),
+    [(">/dev/full", "No space left on device"), (">&-", "standard output is closed")],
+)
+def test_stdout_full_or_closed_is_one_line_and_exit_6(moto_server, redirect, cause):
+    run = _shell(f"$CLI audit --format json {redirect}", moto_server)
+
+    assert run.returncode == 6
+    assert run.stderr == (
+        f"error: cannot write the report to standard output ({cause}): redirect it to a "
+        "file on a disk with free space, or to a pipe\n"
+    )
+
+
+def test_reader_stopping_early_is_quiet_exit_141(moto_server):
+    # The reader is gone before the report is written, as `| head -1` is on a long report.
+    run = _shell('{ $CLI audit --format csv; echo "exit $?" >&2; } | true', moto_server)
+
+    assert run.stderr == "exit 141\n"  # quiet, as shell tools are when the reader stops
