@@ -17,24 +17,28 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
-from user_compliance import RuleOptions, parse_rule_parameters
+from user_compliance import RuleOptions, UserPolicies, parse_rule_parameters
 
-from no_direct_policies import audit, output
+from no_direct_policies import audit, interruption, output
 from no_direct_policies.aws_session import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
+    EXIT_INTERRUPTED,
     EXIT_NONCOMPLIANT,
     EXIT_OK,
     EXIT_OUTPUT_ERROR,
     EXIT_REFUSED,
+    EXIT_STOPPED,
     EXIT_USAGE,
     CommandError,
+    aws_client,
     describe_aws_error,
     iam_client,
     usage_error,
 )
+from no_direct_policies.change_log import ChangeLog
 from no_direct_policies.echo import shorten, shorten_quoted
 
 PROG = "python -m no_direct_policies"
@@ -183,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also move inline user policies to the group",
     )
+    fix.add_argument(
+        "--log",
+        metavar="FILE",
+        help="with --apply: append one JSON line per IAM change to FILE, as it happens",
+    )
     _add_rule_options(fix)
     _add_connection_options(fix)
     fix.add_argument("--format", choices=output.FORMATS, default="table")
@@ -224,7 +233,11 @@ def run_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """``remediate``: the helper's plan (dry run) or, with ``--apply``, its result."""
+    """``remediate``: the helper's plan (dry run) or, with ``--apply``, its result.
+
+    Each user's outcome is printed (and flushed) as soon as the user is done; with
+    ``--apply`` SIGINT / SIGTERM stop the run at a safe point (see interruption).
+    """
     from no_direct_policies import remediate  # noqa: PLC0415 - audit must not need the helper
 
     options = _rule_options(args)
@@ -236,41 +249,151 @@ def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
     }
     remediate.check_helper_options(helper_options)
     client = _client(args)
-    users, _ = audit.audit_account(client, options, on_page=audit.progress_printer(stderr))
-    chosen, skipped = remediate.select_users(users, args.user, options)
-    for skip in skipped:
-        print(f"{skip['UserName']}: skipped, the rule exempts it: {skip['Reason']}", file=stderr)
-    results: list[dict] = []
-    refusals: list[dict] = []
-    colour = output.use_colour(stdout)
+    change_log = _open_change_log(args) if args.apply and args.log else None
     try:
-        for outcome in remediate.remediate_users(
-            client, chosen, apply=args.apply, helper_options=helper_options
-        ):
-            (refusals if "Error" in outcome else results).append(outcome)
-    except Exception:
-        # An AWS error stopped the run: show what was already done, then report it.
-        if results or refusals:
+        users, _ = audit.audit_account(client, options, on_page=audit.progress_printer(stderr))
+        chosen, skipped = remediate.select_users(users, args.user, options)
+        for skip in skipped:
             print(
-                output.render_remediation(results, refusals, args.format, colour=colour),
-                file=stdout,
+                f"{skip['UserName']}: skipped, the rule exempts it: {skip['Reason']}", file=stderr
             )
-        raise
-    print(output.render_remediation(results, refusals, args.format, colour=colour), file=stdout)
-    if options.check_inline_policies and not args.move_inline_policies:
-        # The helper moves inline policies only when asked: say who stays NON_COMPLIANT.
-        done = {result["UserName"] for result in results}
-        for user in chosen:
-            if user.user_name in done and user.inline_policy_names:
-                print(
-                    f"note: {user.user_name} keeps its inline policies "
-                    f"({', '.join(user.inline_policy_names)}), so --check-inline-policies "
-                    "still finds it NON_COMPLIANT: add --move-inline-policies to move them",
-                    file=stderr,
-                )
-    for refusal in refusals:
-        print(f"error: {refusal['UserName']}: {refusal['Error']}", file=stderr)
-    return EXIT_REFUSED if refusals else EXIT_OK
+        if change_log:
+            change_log.attach(client)
+        run = _RemediationRun(args, stdout, stderr)
+        run.start()
+        with interruption.deferred_stop() as stop:
+            client.meta.events.register("before-call.iam", stop.check_call_boundary)
+            for index, user in enumerate(chosen):
+                if stop.requested:
+                    run.interrupted(f"{stop.received[0]} received", chosen[index:], change_log)
+                if change_log:
+                    change_log.for_user(user.user_name, user.user_id)
+                try:
+                    outcome = remediate.remediate_user(
+                        client, user, apply=args.apply, helper_options=helper_options
+                    )
+                except interruption.Interrupted as stopped:
+                    run.interrupted(str(stopped), chosen[index:], change_log, part_way=True)
+                except BaseException:
+                    run.finish()  # an AWS error stopped the run: show what was already done
+                    raise
+                run.record(outcome)
+        run.finish()
+    finally:
+        if change_log:
+            change_log.close()
+    _note_inline_policies_left(args, options, chosen, run.results, stderr)
+    for failure in run.failures:
+        what = "" if failure["Outcome"] == remediate.REFUSED else "stopped part-way: "
+        print(f"error: {failure['UserName']}: {what}{failure['Error']}", file=stderr)
+    outcomes = {failure["Outcome"] for failure in run.failures}
+    if remediate.STOPPED in outcomes:
+        return EXIT_STOPPED
+    return EXIT_REFUSED if outcomes else EXIT_OK
+
+
+def _open_change_log(args: argparse.Namespace) -> ChangeLog:
+    """The change log, with the caller's account ID (asked once, before any change)."""
+    sts = aws_client(
+        "sts",
+        profile=args.profile,
+        region=args.region,
+        endpoint_url=args.endpoint_url,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+    )
+    account = sts.get_caller_identity()["Account"]
+    return ChangeLog(args.log, account)
+
+
+class _RemediationRun:
+    """The outcomes of one ``remediate`` run, printed as each user is done."""
+
+    def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
+        self.format = args.format
+        self.apply = args.apply
+        self.stdout, self.stderr = stdout, stderr
+        self.colour = output.use_colour(stdout)
+        self.results: list[dict] = []
+        self.failures: list[dict] = []
+        self.finished = False
+
+    def start(self) -> None:
+        if self.format == "csv":
+            print(output.remediation_csv_header(), file=self.stdout, flush=True)
+
+    def record(self, outcome: dict) -> None:
+        (self.failures if "Error" in outcome else self.results).append(outcome)
+        if self.format == "table":
+            separator = "\n" if len(self.results) + len(self.failures) > 1 else ""
+            block = output.remediation_block(outcome, colour=self.colour)
+            print(separator + block, file=self.stdout, flush=True)
+        elif self.format == "csv":
+            rows = output.remediation_csv_rows(outcome)
+            if rows:
+                print(rows, file=self.stdout, flush=True)
+        elif self.apply:  # json: one document at the end; progress on stderr meanwhile
+            state = outcome.get("Outcome") or outcome["Status"]
+            print(
+                f"remediate: {outcome['UserName']} ({outcome['UserId']}): {state}",
+                file=self.stderr,
+                flush=True,
+            )
+
+    def finish(self, **extra: object) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if self.format == "json":
+            document = output.remediation_document(self.results, self.failures, **extra)
+            print(document, file=self.stdout, flush=True)
+        elif self.format == "table" and not (self.results or self.failures):
+            print("No user to remediate.", file=self.stdout, flush=True)
+
+    def interrupted(
+        self,
+        reason: str,
+        remaining: Sequence[UserPolicies],
+        change_log: ChangeLog | None,
+        *,
+        part_way: bool = False,
+    ) -> NoReturn:
+        """Report what was done and what was not, then stop the run (exit 130)."""
+        self.finish(Interrupted=True)
+        done = len(self.results) + len(self.failures)
+        where = (
+            f"{remaining[0].user_name} was stopped part-way, at an IAM call boundary "
+            "(nothing lost or granted; run remediate again to finish it)"
+            if part_way
+            else "between two users"
+        )
+        not_started = [user.user_name for user in remaining[1 if part_way else 0 :]]
+        record = f"; changes recorded in {change_log.path}" if change_log else ""
+        raise interruption.Interrupted(
+            f"interrupted ({reason}): stopped {where}; {done} users done, "
+            f"{len(not_started)} not started{record}"
+        )
+
+
+def _note_inline_policies_left(
+    args: argparse.Namespace,
+    options: RuleOptions,
+    chosen: Sequence[UserPolicies],
+    results: Sequence[dict],
+    stderr: TextIO,
+) -> None:
+    """The helper moves inline policies only when asked: say who stays NON_COMPLIANT."""
+    if not options.check_inline_policies or args.move_inline_policies:
+        return
+    done = {result["UserName"] for result in results}
+    for user in chosen:
+        if user.user_name in done and user.inline_policy_names:
+            print(
+                f"note: {user.user_name} keeps its inline policies "
+                f"({', '.join(user.inline_policy_names)}), so --check-inline-policies "
+                "still finds it NON_COMPLIANT: add --move-inline-policies to move them",
+                file=stderr,
+            )
 
 
 def main(
@@ -291,6 +414,12 @@ def main(
         report.flush()
     except CommandError as error:
         return _fail(error, stderr)
+    except interruption.Interrupted as stopped:
+        print(f"error: {stopped}", file=stderr, flush=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("error: interrupted (SIGINT received) before any change", file=stderr, flush=True)
+        return EXIT_INTERRUPTED
     except Exception as error:
         described = describe_aws_error(error)
         if described is None:
