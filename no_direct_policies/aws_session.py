@@ -4,7 +4,8 @@ Clients come from the standard credential chain (environment, ``--profile``,
 shared files, instance roles), honour ``--endpoint-url`` or
 ``AWS_ENDPOINT_URL`` (a moto server, LocalStack), and retry throttling with
 botocore's standard retry mode unless ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS``
-say otherwise.
+say otherwise. Every client refuses an answer that is not an AWS response (an
+HTML page, an empty body), so a wrong endpoint is reported, not mis-parsed.
 """
 
 from __future__ import annotations
@@ -12,23 +13,38 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
+    NoAuthTokenError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
+    RefreshWithMFAUnsupportedError,
+    SSOError,
+    TokenRetrievalError,
 )
+
+from no_direct_policies.echo import shorten
 
 # IAM is global; any region signs its requests. Used when none is configured.
 DEFAULT_REGION = "us-east-1"
 # Throttling on an account with thousands of users is expected: retry it patiently.
 DEFAULT_MAX_ATTEMPTS = 10
+# Seconds; botocore's own defaults are 60 s each, times 10 attempts on a silent endpoint.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 30.0
+ENDPOINT_SCHEMES = ("http", "https")
 THROTTLING_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 )
@@ -59,14 +75,86 @@ EXIT_NONCOMPLIANT = 1
 EXIT_USAGE = 2
 EXIT_AWS_ERROR = 3
 EXIT_REFUSED = 4
+EXIT_STOPPED = 5
+EXIT_OUTPUT_ERROR = 6
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `| head`
+
+# Error codes with which AWS rejects the caller's credentials themselves.
+CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "AuthFailure",
+        "MissingAuthenticationToken",
+        "IncompleteSignature",
+    }
+)
+# botocore's failures to find or load credentials (some happen when a client is built).
+CREDENTIAL_ERRORS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    NoAuthTokenError,
+    TokenRetrievalError,
+    RefreshWithMFAUnsupportedError,
+    SSOError,
+)
+_CREDENTIAL_FIX = (
+    "use --profile, set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
 
 
-def iam_client(
+class NotAnAwsResponse(Exception):
+    """The endpoint answered, but not with an AWS response (an HTML page, an empty body)."""
+
+    def __init__(self, endpoint_url: str, operation: str, detail: str) -> None:
+        super().__init__(f"{endpoint_url} answered {operation} with {detail}")
+        self.endpoint_url = endpoint_url
+        self.operation = operation
+        self.detail = detail
+
+
+def check_endpoint_url(endpoint_url: str | None) -> None:
+    """Refuse, before any call, an endpoint that is not an http:// or https:// URL."""
+    if not endpoint_url:
+        return
+    try:
+        scheme = urlsplit(endpoint_url).scheme
+    except ValueError:
+        return  # malformed beyond the scheme: botocore names the problem when the client is built
+    if scheme.lower() not in ENDPOINT_SCHEMES:
+        raise CommandError(
+            f"cannot set up the AWS client: endpoint {endpoint_url!r} is not an "
+            "http:// or https:// URL. Check --endpoint-url / AWS_ENDPOINT_URL "
+            "(e.g. http://127.0.0.1:5000)",
+            EXIT_USAGE,
+        )
+
+
+def iam_client(**connection: Any) -> Any:
+    """An IAM client from the standard credential chain, with retries for throttling.
+
+    ``connection``: the keyword arguments of ``aws_client`` after the service.
+    """
+    return aws_client("iam", **connection)
+
+
+def aws_client(
+    service: str,
+    *,
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
-    """An IAM client from the standard credential chain, with retries for throttling."""
+    """A client for ``service`` (iam, sts) set up as the module docstring says."""
+    check_endpoint_url(endpoint_url)
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
@@ -81,12 +169,16 @@ def iam_client(
     if "AWS_MAX_ATTEMPTS" not in os.environ:
         retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
     try:
-        return session.client(
-            "iam",
+        client = session.client(
+            service,
             region_name=session.region_name or DEFAULT_REGION,
             endpoint_url=endpoint_url or None,
-            config=Config(retries=retries),
+            config=Config(
+                retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout
+            ),
         )
+    except CREDENTIAL_ERRORS:
+        raise  # a credential problem, told by describe_aws_error with the credential hint
     except (ValueError, BotoCoreError) as error:
         # A malformed endpoint URL or retry setting: the user's configuration, not AWS.
         raise CommandError(
@@ -95,28 +187,106 @@ def iam_client(
             "AWS_MAX_ATTEMPTS (a whole number)",
             EXIT_USAGE,
         ) from error
+    _refuse_non_aws_responses(client)
+    return client
 
 
-def describe_aws_error(error: Exception) -> CommandError | None:
+def response_body(http_response: Any) -> bytes | None:
+    """The raw body of a botocore HTTP response, or None when it has none to read."""
+    try:
+        return http_response.content
+    except AttributeError:  # a response made up in a test or a handler, without a body
+        return None
+
+
+def is_aws_body(body: bytes | None) -> bool:
+    """Whether a body is an AWS query-protocol answer: XML whose root is ``...Response``."""
+    if body is None:
+        return True
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 - parsed only to check the root's name
+    except ElementTree.ParseError:
+        return False
+    return root.tag.rsplit("}", 1)[-1].endswith("Response")
+
+
+def _refuse_non_aws_responses(client: Any) -> None:
+    """Make the client raise NotAnAwsResponse instead of mis-parsing a stranger's answer.
+
+    The body is checked before botocore parses it (botocore's parser fails on an HTML
+    page with a traceback, and reads an empty success body as an empty result).
+    """
+    endpoint = client.meta.endpoint_url
+    service = client.meta.service_model
+    events = service.service_id.hyphenize()
+
+    def refuse(operation: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        kind = headers.get("Content-Type") or headers.get("content-type") or "no content type"
+        detail = f"HTTP {status}, {kind}, {len(body)} bytes"
+        raise NotAnAwsResponse(endpoint, f"{service.service_name}:{operation}", detail)
+
+    def before_parse(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
+        body = response_dict.get("body")
+        status = response_dict.get("status_code", 0)
+        if isinstance(body, bytes) and not is_aws_body(body):
+            refuse(operation_model.name, status, response_dict.get("headers", {}), body)
+
+    client.meta.events.register(f"before-parse.{events}", before_parse)
+
+
+def _endpoint(error: BotoCoreError) -> str:
+    return shorten(str(error.kwargs.get("endpoint_url")))
+
+
+# SDK failures and their messages, most specific class first.
+_SDK_ERRORS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], Any], ...] = (
+    (
+        CREDENTIAL_ERRORS,
+        lambda error: f"no usable AWS credentials ({error}): {_CREDENTIAL_FIX}",
+    ),
+    (
+        NotAnAwsResponse,
+        lambda error: (
+            f"the endpoint {shorten(error.endpoint_url)} did not answer {error.operation} like "
+            f"AWS ({error.detail}): check --endpoint-url / AWS_ENDPOINT_URL points at AWS, "
+            "a moto server or LocalStack"
+        ),
+    ),
+    (
+        ConnectTimeoutError,
+        lambda error: (
+            f"no connection to the AWS endpoint {_endpoint(error)} within the connect "
+            "timeout: check --endpoint-url / AWS_ENDPOINT_URL and the network, or allow "
+            "longer with --connect-timeout"
+        ),
+    ),
+    (
+        EndpointConnectionError,
+        lambda error: (
+            f"cannot reach the AWS endpoint {_endpoint(error)}: check --endpoint-url / "
+            "AWS_ENDPOINT_URL and the network"
+        ),
+    ),
+    (
+        ReadTimeoutError,
+        lambda error: (
+            f"the AWS endpoint {_endpoint(error)} accepted the connection but did not answer "
+            "within the read timeout: check the endpoint, or allow longer with --read-timeout"
+        ),
+    ),
+    (BotoCoreError, lambda error: f"AWS SDK error: {error}"),
+)
+
+
+def describe_aws_error(error: BaseException) -> CommandError | None:
     """The one-line message and exit code for an AWS failure, or None if it is not one."""
-    if isinstance(error, NoCredentialsError | PartialCredentialsError):
-        return CommandError(
-            f"no usable AWS credentials ({error}): use --profile, set AWS_PROFILE, or "
-            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-            EXIT_AWS_ERROR,
-        )
-    if isinstance(error, EndpointConnectionError):
-        return CommandError(
-            f"cannot reach the AWS endpoint {error.kwargs.get('endpoint_url')}: check "
-            "--endpoint-url / AWS_ENDPOINT_URL and the network",
-            EXIT_AWS_ERROR,
-        )
     if isinstance(error, NoRegionError):
         return CommandError("no AWS region: pass --region or set AWS_REGION", EXIT_USAGE)
     if isinstance(error, ClientError):
         return _describe_client_error(error)
-    if isinstance(error, BotoCoreError):
-        return CommandError(f"AWS SDK error: {error}", EXIT_AWS_ERROR)
+    for kinds, message in _SDK_ERRORS:
+        if isinstance(error, kinds):
+            return CommandError(message(error), EXIT_AWS_ERROR)
     return None
 
 
@@ -132,8 +302,11 @@ def _describe_client_error(error: ClientError) -> CommandError:
         )
     elif "AccessDenied" in code or code == "UnauthorizedOperation":
         text = f"access denied to {action} ({code}): grant {action} to the caller. {message}"
-    elif code in {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken"}:
-        text = f"AWS rejected the credentials ({code}): {message} Refresh or replace them"
+    elif code in CREDENTIAL_CODES:
+        text = (
+            f"AWS rejected the credentials ({code}): {message} Refresh or replace them: "
+            f"{_CREDENTIAL_FIX}"
+        )
     else:
         text = f"AWS error {code} on {action}: {message}"
     return CommandError(text.strip(), EXIT_AWS_ERROR)

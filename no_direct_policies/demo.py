@@ -181,7 +181,7 @@ def run(printer: _Printer) -> int:
                 # Config would mark the execution failed; the checks below then fail too.
                 printer.line(output.paint(f"FAILED: {error}", "NON_COMPLIANT", printer.colour))
                 continue
-            printer.line("\n" + output.render_remediation([run.result], [], "table"))
+            printer.line("\n" + output.remediation_block(run.result))
             printer.line(f"  SSM document steps run: {' -> '.join(run.steps)}")
 
         printer.heading("4. Config evaluates again")

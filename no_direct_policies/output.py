@@ -1,7 +1,7 @@
 """Render audit verdicts and remediation results as a table, JSON or CSV.
 
 Tables are for people (colour only when the stream is a terminal and
-``NO_COLOR`` is unset); JSON and CSV are for pipelines and never coloured.
+``NO_COLOR`` is unset or empty); JSON and CSV are for pipelines and never coloured.
 """
 
 from __future__ import annotations
@@ -16,13 +16,22 @@ from typing import Any, TextIO
 FORMATS = ("table", "json", "csv")
 AUDIT_FIELDS = ("UserName", "UserId", "Path", "ComplianceType", "Annotation")
 ACTION_FIELDS = ("UserName", "UserId", "Status", "Step", "Action", "Parameters")
-_COLOURS = {"COMPLIANT": "32", "NON_COMPLIANT": "31", "NOT_APPLICABLE": "33", "REFUSED": "31"}
+_COLOURS = {
+    "COMPLIANT": "32",
+    "NON_COMPLIANT": "31",
+    "NOT_APPLICABLE": "33",
+    "REFUSED": "31",
+    "STOPPED": "33",
+}
 
 
 def use_colour(stream: TextIO) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    """Colour only for a terminal, and never when NO_COLOR is non-empty.
+
+    https://no-color.org: an empty NO_COLOR is the same as no NO_COLOR at all.
+    """
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
 
 
 def paint(text: str, key: str, colour: bool) -> str:
@@ -88,32 +97,45 @@ def describe_action(action: Mapping[str, Any]) -> str:
     return f"{action['Action']} {parameters}".rstrip()
 
 
-def render_remediation(
+def remediation_document(
     results: Sequence[Mapping[str, Any]],
-    refusals: Sequence[Mapping[str, str]],
-    fmt: str,
-    *,
-    colour: bool = False,
+    failures: Sequence[Mapping[str, str]],
+    **extra: Any,
 ) -> str:
-    """The helper's results (planned or done) and the users it refused, in ``fmt``."""
-    if fmt == "json":
-        return json.dumps({"Results": list(results), "Refused": list(refusals)}, indent=2)
-    if fmt == "csv":
-        return _csv(ACTION_FIELDS, _action_rows(results))
-    blocks = []
-    for result in results:
-        groups = ", ".join(result["Groups"]) or "-"
-        header = f"{result['UserName']} ({result['UserId']}): {result['Status']}, groups: {groups}"
-        steps = [
-            f"  {step}. {describe_action(action)}"
-            for step, action in enumerate(result["Actions"], start=1)
-        ]
-        blocks.append("\n".join([header, *steps]))
-    blocks.extend(
-        f"{refusal['UserName']}: {paint('REFUSED', 'REFUSED', colour)}: {refusal['Error']}"
-        for refusal in refusals
-    )
-    return "\n\n".join(blocks) if blocks else "No user to remediate."
+    """``--format json``: the helper's results, and the users refused or stopped part-way."""
+    document = {
+        "Results": list(results),
+        "Refused": [failure for failure in failures if failure["Outcome"] == "REFUSED"],
+        "Stopped": [failure for failure in failures if failure["Outcome"] == "STOPPED"],
+        **extra,
+    }
+    return json.dumps(document, indent=2)
+
+
+def remediation_block(outcome: Mapping[str, Any], *, colour: bool = False) -> str:
+    """One user's outcome for the table: the result and its numbered actions, or the failure."""
+    if "Error" in outcome:
+        label = paint(outcome["Outcome"], outcome["Outcome"], colour)
+        return f"{outcome['UserName']} ({outcome['UserId']}): {label}: {outcome['Error']}"
+    groups = ", ".join(outcome["Groups"]) or "-"
+    header = f"{outcome['UserName']} ({outcome['UserId']}): {outcome['Status']}, groups: {groups}"
+    steps = [
+        f"  {step}. {describe_action(action)}"
+        for step, action in enumerate(outcome["Actions"], start=1)
+    ]
+    return "\n".join([header, *steps])
+
+
+def remediation_csv_header() -> str:
+    """The header row of ``remediate --format csv``."""
+    return _csv(ACTION_FIELDS, [])
+
+
+def remediation_csv_rows(outcome: Mapping[str, Any]) -> str:
+    """One user's action rows for ``--format csv`` (none for a refused or stopped user)."""
+    if "Error" in outcome:
+        return ""
+    return _csv((), _action_rows([outcome]))
 
 
 def _action_rows(results: Iterable[Mapping[str, Any]]) -> Iterable[list[str]]:
@@ -133,6 +155,7 @@ def _action_rows(results: Iterable[Mapping[str, Any]]) -> Iterable[list[str]]:
 def _csv(fields: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(fields)
+    if fields:
+        writer.writerow(fields)
     writer.writerows(rows)
     return buffer.getvalue().rstrip("\n")

@@ -8,9 +8,10 @@ helper runs as a dry run and the plan is shown; ``--apply`` executes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from group_plan import RemediationStopped
 from move_policies_to_group import RemediationError, move_user_policies, parse_payload
 from user_compliance import NON_COMPLIANT, NOT_APPLICABLE, RuleOptions, UserPolicies, decide
 
@@ -72,24 +73,31 @@ def check_helper_options(helper_options: Mapping[str, Any]) -> None:
         raise usage_error(error, _OPTION_OF_KEY) from error
 
 
-def remediate_users(
-    iam_client: Any,
-    users: Sequence[UserPolicies],
-    *,
-    apply: bool,
-    helper_options: Mapping[str, Any],
-) -> Iterator[dict[str, Any]]:
-    """Run the helper for each user, yielding its result or ``{"UserName", "Error"}``.
+REFUSED = "REFUSED"
+STOPPED = "STOPPED"
 
-    A refusal (RemediationError) is raised by the helper before it changes
-    anything for that user, so the other users still get their turn. An AWS
-    error stops the run: it propagates after the results so far were yielded.
+
+def remediate_user(
+    iam_client: Any, user: UserPolicies, *, apply: bool, helper_options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Run the helper for one user: its result, or ``{"UserName", "UserId", "Outcome", "Error"}``.
+
+    ``Outcome`` is REFUSED when the helper refused before any IAM change
+    (RemediationRefused, or a plain RemediationError), and STOPPED when it stopped
+    part-way at a safe point (RemediationStopped): some changes made, nothing lost
+    or granted. Either way the other users still get their turn. An AWS error
+    propagates: it stops the run.
     """
-    for user in users:
-        request = parse_payload(
-            helper_payload(user.user_name, apply=apply, helper_options=helper_options)
-        )
-        try:
-            yield move_user_policies(iam_client, request)
-        except RemediationError as error:
-            yield {"UserName": user.user_name, "Error": str(error)}
+    request = parse_payload(
+        helper_payload(user.user_name, apply=apply, helper_options=helper_options)
+    )
+    try:
+        return move_user_policies(iam_client, request)
+    except RemediationError as error:
+        outcome = STOPPED if isinstance(error, RemediationStopped) else REFUSED
+        return {
+            "UserName": user.user_name,
+            "UserId": user.user_id,
+            "Outcome": outcome,
+            "Error": str(error),
+        }

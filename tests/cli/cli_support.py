@@ -28,3 +28,12 @@ def run_cli(*argv: str) -> CliRun:
     stdout, stderr = io.StringIO(), io.StringIO()
     code = main(list(argv), stdout=stdout, stderr=stderr)
     return CliRun(code, stdout.getvalue(), stderr.getvalue())
+
+
+def assert_one_line(run: CliRun, code: int) -> str:
+    """The run failed with ``code`` and one line on stderr, no report, no traceback."""
+    assert run.code == code
+    assert run.stdout == ""
+    assert run.stderr.count("\n") == 1
+    assert "Traceback" not in run.stderr
+    return run.stderr.rstrip("\n")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from cli_support import assert_one_line
 
 from no_direct_policies import cli as cli_module
 
@@ -43,14 +44,6 @@ def hooked_client(monkeypatch):
     return hooks
 
 
-def _assert_one_line(run, code: int) -> str:
-    assert run.code == code
-    assert run.stdout == ""
-    assert run.stderr.count("\n") == 1
-    assert "Traceback" not in run.stderr
-    return run.stderr.rstrip("\n")
-
-
 def test_no_credentials(cli, monkeypatch, tmp_path):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
@@ -58,7 +51,7 @@ def test_no_credentials(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
-    line = _assert_one_line(cli("audit"), 3)
+    line = assert_one_line(cli("audit"), 3)
 
     assert line == (
         "error: no usable AWS credentials (Unable to locate credentials): use --profile, "
@@ -69,7 +62,7 @@ def test_no_credentials(cli, monkeypatch, tmp_path):
 def test_unknown_profile_is_a_usage_error(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
 
-    line = _assert_one_line(cli("audit", "--profile", "prod-admin"), 2)
+    line = assert_one_line(cli("audit", "--profile", "prod-admin"), 2)
 
     assert line == (
         "error: AWS profile 'prod-admin' not found: check --profile / AWS_PROFILE against "
@@ -86,7 +79,7 @@ def test_access_denied_names_the_missing_permission(cli, hooked_client):
 
     hooked_client.append(("before-call.iam.GetAccountAuthorizationDetails", deny, False))
 
-    line = _assert_one_line(cli("audit"), 3)
+    line = assert_one_line(cli("audit"), 3)
 
     assert line == (
         "error: access denied to iam:GetAccountAuthorizationDetails (AccessDenied): grant "
@@ -105,7 +98,7 @@ def test_throttling_is_retried_then_reported(cli, hooked_client, monkeypatch):
 
     hooked_client.append(("before-send.iam.GetAccountAuthorizationDetails", throttle, True))
 
-    line = _assert_one_line(cli("audit"), 3)
+    line = assert_one_line(cli("audit"), 3)
 
     assert len(sent) == 3  # botocore retried the throttled call before giving up
     assert line == (
@@ -118,9 +111,47 @@ def test_unreachable_endpoint(cli, monkeypatch, free_port):
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     endpoint = f"http://127.0.0.1:{free_port}"
 
-    line = _assert_one_line(cli("audit", "--endpoint-url", endpoint), 3)
+    line = assert_one_line(cli("audit", "--endpoint-url", endpoint), 3)
 
     assert line == (
         f"error: cannot reach the AWS endpoint {endpoint}/: check --endpoint-url / "
         "AWS_ENDPOINT_URL and the network"
     )
+
+
+REJECTED_BODY = (
+    b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'
+    b"<Type>Sender</Type><Code>UnrecognizedClientException</Code>"
+    b"<Message>The security token included in the request is invalid.</Message></Error>"
+    b"<RequestId>11111111-2222-3333-4444-555555555555</RequestId></ErrorResponse>"
+)
+CREDENTIAL_FIX = (
+    "use --profile, set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+def test_rejected_credentials_at_an_endpoint_get_the_credential_hint(cli, monkeypatch, stranger):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    stranger.answer = (403, "text/xml", REJECTED_BODY)
+
+    line = assert_one_line(cli("audit", "--endpoint-url", stranger.url), 3)
+
+    assert line == (
+        "error: AWS rejected the credentials (UnrecognizedClientException): The security token "
+        f"included in the request is invalid. Refresh or replace them: {CREDENTIAL_FIX}"
+    )
+
+
+def test_failing_credential_process_gets_the_credential_hint(cli, monkeypatch, tmp_path, stranger):
+    (tmp_path / "config").write_text("[profile broken]\ncredential_process = false\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+
+    run = cli("audit", "--profile", "broken", "--endpoint-url", stranger.url)
+
+    line = assert_one_line(run, 3)
+    assert line.startswith("error: no usable AWS credentials (")
+    assert line.endswith(CREDENTIAL_FIX)
+    assert "endpoint" not in line

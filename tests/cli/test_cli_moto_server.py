@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -50,6 +52,17 @@ def moto_server() -> Iterator[str]:
         server.wait(timeout=10)
 
 
+def _iam(moto_server: str) -> Any:
+    """A boto3 IAM client on the moto server, as the test's own view of the account."""
+    return boto3.client(
+        "iam",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 def _environment(**extra: str) -> dict[str, str]:
     env = {
         key: value
@@ -81,13 +94,7 @@ def _cli(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_audit_and_remediate_over_http(moto_server):
-    iam = boto3.client(
-        "iam",
-        endpoint_url=moto_server,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    iam = _iam(moto_server)
     for name in ("john", "david"):
         iam.create_user(UserName=name)
         iam.attach_user_policy(UserName=name, PolicyArn=S3_FULL)
@@ -127,3 +134,114 @@ def test_unreachable_server_is_one_line_and_exit_3(free_port):
         f"error: cannot reach the AWS endpoint {endpoint}/: check --endpoint-url / "
         "AWS_ENDPOINT_URL and the network\n"
     )
+
+
+def _shell(command: str, moto_server: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` (``$CLI`` is the tool) in sh, for redirections Python cannot express."""
+    return subprocess.run(  # noqa: S603 - fixed argv
+        ["/bin/sh", "-c", command],
+        cwd=ROOT,
+        env=_environment(
+            AWS_ENDPOINT_URL=moto_server, CLI=f"{sys.executable} -m no_direct_policies"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("redirect", "cause"),
+    [(">/dev/full", "No space left on device"), (">&-", "standard output is closed")],
+)
+def test_stdout_full_or_closed_is_one_line_and_exit_6(moto_server, redirect, cause):
+    run = _shell(f"$CLI audit --format json {redirect}", moto_server)
+
+    assert run.returncode == 6
+    assert run.stderr == (
+        f"error: cannot write the report to standard output ({cause}): redirect it to a "
+        "file on a disk with free space, or to a pipe\n"
+    )
+
+
+def test_reader_stopping_early_is_quiet_exit_141(moto_server):
+    # The reader is gone before the report is written, as `| head -1` is on a long report.
+    run = _shell('{ $CLI audit --format csv; echo "exit $?" >&2; } | true', moto_server)
+
+    assert run.stderr == "exit 141\n"  # quiet, as shell tools are when the reader stops
+
+
+def _users_with_s3(moto_server: str, prefix: str, count: int) -> tuple[Any, list[str]]:
+    iam = _iam(moto_server)
+    names = [f"{prefix}{index:02}" for index in range(count)]
+    for name in names:
+        iam.create_user(UserName=name)
+        iam.attach_user_policy(UserName=name, PolicyArn=S3_FULL)
+    return iam, names
+
+
+def _interrupt_apply(moto_server, log: Path, names: list[str], signals: list[int]):
+    argv = ["remediate", "--apply", "--log", str(log)]
+    for name in names:
+        argv += ["--user", name]
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "no_direct_policies", *argv],
+        cwd=ROOT,
+        env=_environment(AWS_ENDPOINT_URL=moto_server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first_line = process.stdout.readline()  # the first user is done: the run is under way
+    for signum in signals:
+        process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=60)
+    return process.returncode, first_line + stdout, stderr
+
+
+def _assert_log_matches_iam(iam, log: Path, names: list[str]) -> set[str]:
+    """Every change IAM holds is in the log, and every logged change is in IAM; the
+    users whose policies left them, which the log says."""
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert all(line["outcome"] == "ok" for line in lines)
+    detached = {line["user_name"] for line in lines if line["action"] == "DetachUserPolicy"}
+    joined = {line["user_name"] for line in lines if line["action"] == "AddUserToGroup"}
+    for name in names:
+        attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+        groups = iam.list_groups_for_user(UserName=name)["Groups"]
+        assert (attached == []) == (name in detached), name
+        assert (groups != []) == (name in joined), name
+        assert name in joined or name not in detached  # never detached before it joined
+    return detached
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_apply_between_users_with_the_record(moto_server, tmp_path, signum):
+    iam, names = _users_with_s3(moto_server, f"signal{signum}-", 25)
+    log = tmp_path / "changes.jsonl"
+
+    code, stdout, stderr = _interrupt_apply(moto_server, log, names, [signum])
+
+    assert code == 130
+    assert "Traceback" not in stderr
+    name = signal.Signals(signum).name
+    assert stderr.startswith(f"error: interrupted ({name} received): stopped between two users; ")
+    assert stderr.endswith(f" not started; changes recorded in {log}\n")
+    moved = _assert_log_matches_iam(iam, log, names)
+    assert 1 <= len(moved) < len(names)
+    printed = {line.split(" ")[0] for line in stdout.splitlines() if ": MOVED, groups:" in line}
+    assert printed == moved  # every user whose move was made was printed
+
+
+def test_second_signal_stops_at_an_iam_call_boundary(moto_server, tmp_path):
+    iam, names = _users_with_s3(moto_server, "twice-", 25)
+    log = tmp_path / "changes.jsonl"
+
+    code, _, stderr = _interrupt_apply(moto_server, log, names, [signal.SIGINT, signal.SIGINT])
+
+    assert code == 130
+    assert "Traceback" not in stderr
+    assert stderr.startswith("error: interrupted (SIGINT received")
+    moved = _assert_log_matches_iam(iam, log, names)
+    assert len(moved) < len(names)

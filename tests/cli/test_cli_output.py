@@ -44,6 +44,13 @@ def test_no_color_turns_colour_off(monkeypatch):
     assert output.use_colour(_Terminal()) is False
 
 
+def test_empty_no_color_keeps_colour(monkeypatch):
+    # no-color.org: only a non-empty NO_COLOR turns colour off.
+    monkeypatch.setenv("NO_COLOR", "")
+
+    assert output.use_colour(_Terminal()) is True
+
+
 def test_coloured_table_paints_only_the_compliance_column():
     text = output.render_audit(ROWS, "table", colour=True)
 

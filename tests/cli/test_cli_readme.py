@@ -44,5 +44,8 @@ def test_readme_lists_the_exit_codes_of_the_cli():
         aws_session.EXIT_USAGE,
         aws_session.EXIT_AWS_ERROR,
         aws_session.EXIT_REFUSED,
+        aws_session.EXIT_STOPPED,
+        aws_session.EXIT_OUTPUT_ERROR,
+        aws_session.EXIT_INTERRUPTED,
     ):
         assert f"\n| {code} | " in table

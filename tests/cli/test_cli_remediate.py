@@ -9,6 +9,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 from cli_support import CHANGE_PASSWORD, EC2_READ, S3_FULL
+from group_plan import RemediationRefused, RemediationStopped
 
 from no_direct_policies import cli as cli_module
 
@@ -224,7 +225,10 @@ def test_refusal_exits_4_with_one_line_and_changes_nothing(cli, iam, make_user):
     assert run.code == 4
     refused = json.loads(run.stdout)["Refused"]
     assert [refusal["UserName"] for refusal in refused] == ["crowded"]
-    assert run.stderr == f"error: crowded: {refused[0]['Error']}\n"
+    assert run.stderr == (
+        f"remediate: crowded ({refused[0]['UserId']}): REFUSED\n"
+        f"error: crowded: {refused[0]['Error']}\n"
+    )
     assert "10" in refused[0]["Error"]
     assert iam_snapshot(iam) == before
 
@@ -298,6 +302,64 @@ def test_aws_error_mid_run_shows_what_was_done_then_one_line(cli, iam, seed, mon
     assert attached(iam, "john") == []
     assert attached(iam, "mark") == [S3_FULL]  # the helper detaches only after the user is in
     assert run.stderr == (
+        f"remediate: john ({json.loads(run.stdout)['Results'][0]['UserId']}): MOVED\n"
         "error: access denied to iam:AddUserToGroup (AccessDenied): grant iam:AddUserToGroup "
         "to the caller. not for mark\n"
     )
+
+
+@pytest.fixture
+def helper_fails_for(monkeypatch):
+    """Make the helper raise ``error`` for the users named, and run normally for the others."""
+    from no_direct_policies import remediate
+
+    failing: dict[str, Exception] = {}
+    real = remediate.move_user_policies
+
+    def move(iam_client, request, **kwargs):
+        if request.user_name in failing:
+            raise failing[request.user_name]
+        return real(iam_client, request, **kwargs)
+
+    monkeypatch.setattr(remediate, "move_user_policies", move)
+    return failing
+
+
+def test_refused_user_is_reported_refused_and_exits_4(cli, seed, helper_fails_for):
+    helper_fails_for["john"] = RemediationRefused("John is refused: quota.")
+
+    run = cli("remediate", "--apply", "--format", "json")
+
+    assert run.code == 4
+    document = json.loads(run.stdout)
+    assert [(f["UserName"], f["Outcome"]) for f in document["Refused"]] == [("john", "REFUSED")]
+    assert document["Stopped"] == []
+    assert sorted(results_by_user(run)) == ["david", "mark"]
+    assert run.stderr.endswith("error: john: John is refused: quota.\n")
+
+
+def test_stopped_user_is_reported_stopped_and_exits_5(cli, seed, helper_fails_for):
+    helper_fails_for["john"] = RemediationStopped("Group G left in place without members.")
+    helper_fails_for["david"] = RemediationRefused("David is refused.")
+
+    run = cli("remediate", "--apply", "--format", "json")
+
+    assert run.code == 5  # a stop part-way outranks a refusal: IAM was changed
+    document = json.loads(run.stdout)
+    assert [(f["UserName"], f["Outcome"]) for f in document["Stopped"]] == [("john", "STOPPED")]
+    assert [f["UserName"] for f in document["Refused"]] == ["david"]
+    assert sorted(results_by_user(run)) == ["mark"]
+    assert "error: john: stopped part-way: Group G left in place without members.\n" in run.stderr
+
+
+def test_table_labels_each_failure_refused_or_stopped(cli, iam, seed, helper_fails_for):
+    helper_fails_for["john"] = RemediationStopped("Stopped here.")
+    helper_fails_for["david"] = RemediationRefused("Refused here.")
+    ids = {user["UserName"]: user["UserId"] for user in iam.list_users()["Users"]}
+
+    run = cli("remediate", "--apply", "--user", "john", "--user", "david")
+
+    assert run.code == 5
+    blocks = run.stdout.split("\n\n")
+    assert blocks[0] == f"john ({ids['john']}): STOPPED: Stopped here."
+    assert blocks[1] == f"david ({ids['david']}): REFUSED: Refused here.\n"

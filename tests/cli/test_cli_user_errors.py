@@ -36,7 +36,7 @@ def test_malformed_endpoint_url_from_the_environment_is_a_usage_error(cli, monke
     # The option's default is read when the parser is built, as in a new process.
     stderr = _one_line_usage_error(cli("remediate"))
 
-    assert "Invalid endpoint: notaurl" in stderr
+    assert "endpoint 'notaurl' is not an http:// or https:// URL" in stderr
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,23 @@ def test_make_target_prints_only_the_commands_output(target):
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: python -m no_direct_policies {target} ")
+
+
+def test_long_echoed_value_is_shortened(cli, make_user):
+    make_user("john", S3_FULL)
+    pasted = "x" * 300
+
+    stderr = cli("remediate", "--user", pasted).stderr
+
+    assert stderr == (
+        f"error: no IAM user named '{'x' * 60}...' (300 characters) in this account: "
+        "check --user (user names are case-sensitive)\n"
+    )
+
+
+def test_long_endpoint_is_shortened(cli):
+    endpoint = "ftp://" + "e" * 500
+
+    stderr = _one_line_usage_error(cli("audit", "--endpoint-url", endpoint))
+
+    assert f"endpoint '{endpoint[:60]}...' (506 characters) is not an http" in stderr
