@@ -59,6 +59,10 @@ benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the me
 		PYTHONPATH=rules/IAM_USER_NO_DIRECT_POLICIES:remediation:. $(BIN)/python $$script; \
 	done
 
+.PHONY: bench
+bench: $(VENV)/.installed ## Local moto server that pages like IAM: requests, time, RSS side by side
+	$(BIN)/python -m tests.bench
+
 # --- Deployment (README, Deployment). The AWS CLI and credentials come from the
 # machine; deploy/require-aws.sh stops with one clear line when they are missing.
 STACK_NAME ?= iam-user-no-direct-policies
