@@ -60,8 +60,8 @@ benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the me
 	done
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Local moto server that pages like IAM: requests, time, RSS side by side
-	$(BIN)/python -m tests.bench
+bench: $(VENV)/.installed ## Paging moto server: requests, time, RSS side by side (BENCH_ARGS="--markdown F")
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 # --- Deployment (README, Deployment). The AWS CLI and credentials come from the
 # machine; deploy/require-aws.sh stops with one clear line when they are missing.
