@@ -59,6 +59,10 @@ benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the me
 		PYTHONPATH=rules/IAM_USER_NO_DIRECT_POLICIES:remediation:. $(BIN)/python $$script; \
 	done
 
+.PHONY: bench
+bench: $(VENV)/.installed ## Paging moto server: requests, time, RSS side by side (BENCH_ARGS="--markdown F")
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
 # --- Deployment (README, Deployment). The AWS CLI and credentials come from the
 # machine; deploy/require-aws.sh stops with one clear line when they are missing.
 STACK_NAME ?= iam-user-no-direct-policies

@@ -1,0 +1,5 @@
+"""``python -m tests.bench`` (``make bench``): see ``run``."""
+
+from .run import main
+
+main()
