@@ -57,15 +57,32 @@ class RemediationError(Exception):
 
 
 class RemediationRefused(RemediationError):
-    """A refusal (quota, conflict, bad payload, missing user), raised before any IAM change."""
+    """A refusal (quota, conflict, bad payload, missing user), raised before any IAM change.
+
+    The message starts with "Refused:" so that every surface (the helper's error text, the
+    SSM document's failure, the CLI) shows which of the two outcomes it is.
+    """
+
+    MARKER = "Refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{self.MARKER}: {reason}")
+        self.reason = reason
 
 
 class RemediationStopped(RemediationError):
     """A stop part-way, at a safe point: some IAM changes were made, none lost or granted access.
 
-    The message names what was changed (for example a memberless group left in place) and
-    what to do next; re-running the remediation resumes or reports the new state.
+    The message starts with "Stopped part-way:", names what was changed (for example a
+    memberless group left in place) and what to do next; re-running the remediation resumes
+    or reports the new state.
     """
+
+    MARKER = "Stopped part-way"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{self.MARKER}: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True, order=True)
@@ -194,7 +211,7 @@ def group_specs(
     characters in all) always fit a group's inline allowance (5,120).
     """
     if per_group < 1:
-        raise RemediationError(
+        raise RemediationRefused(
             f"AttachedPoliciesPerGroupQuota is {per_group}; groups cannot hold policies."
         )
     ordered = sorted(policy_arns)
@@ -212,7 +229,7 @@ def group_specs(
 def check_group(spec: GroupSpec, state: GroupState) -> None:
     """Accept an existing group only if it is the spec's group, complete or memberless-partial.
 
-    Raises RemediationError naming the difference otherwise: such a group is never used.
+    Raises RemediationRefused naming the difference otherwise: such a group is never used.
     """
     wanted_arns, wanted_inline = frozenset(spec.policy_arns), frozenset(spec.inline_policies)
     problems = []
@@ -229,9 +246,9 @@ def check_group(spec: GroupSpec, state: GroupState) -> None:
             f"({', '.join(sorted(state.member_names))})"
         )
     if problems:
-        raise RemediationError(
+        raise RemediationRefused(
             f"Group {spec.name} exists but cannot be used: {'; '.join(problems)}. "
-            "Reusing it would change other users' permissions, so nothing was changed. "
+            "Reusing it would change other users' permissions. "
             "Rename or fix that group, or run with another GroupNamePrefix."
         )
 
@@ -340,14 +357,14 @@ def required_group_specs(
 def _check_quotas(user: UserState, quotas: Quotas, new_memberships: int, to_create: int) -> None:
     """Refuse when the user's or the account's group quota would be exceeded."""
     if new_memberships and len(user.groups) + new_memberships > quotas.groups_per_user:
-        raise RemediationError(
+        raise RemediationRefused(
             f"User {user.user_name} is in {len(user.groups)} groups and would need "
             f"{new_memberships} more, over GroupsPerUserQuota ({quotas.groups_per_user}). "
             "Nothing was changed. Remove the user from a group it no longer needs, "
             "or exempt it with ExemptUserNames."
         )
     if to_create and quotas.groups_in_account + to_create > quotas.groups_quota:
-        raise RemediationError(
+        raise RemediationRefused(
             f"The account has {quotas.groups_in_account} groups and the move would create "
             f"{to_create} more, over GroupsQuota ({quotas.groups_quota}). Nothing was "
             "changed. Delete unused groups or ask AWS Support to raise the groups quota."
