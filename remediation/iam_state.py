@@ -58,16 +58,23 @@ def find_user_id(iam_client: Any, user_name: str) -> str:
 
 
 def _inline_policies(iam_client: Any, kind: str, name: str) -> frozenset[InlinePolicy]:
-    """The inline policies of a user or group (``kind`` is "user" or "group")."""
+    """The inline policies of a user or group (``kind`` is "user" or "group").
+
+    A policy deleted between the list and its read is not there: it is left out.
+    """
     name_key = "UserName" if kind == "user" else "GroupName"
     names = list(_items(iam_client, f"list_{kind}_policies", "PolicyNames", **{name_key: name}))
     get = getattr(iam_client, f"get_{kind}_policy")
-    return frozenset(
-        InlinePolicy.from_document(
-            policy_name, get(**{name_key: name, "PolicyName": policy_name})["PolicyDocument"]
-        )
-        for policy_name in names
-    )
+    policies = set()
+    for policy_name in names:
+        try:
+            document = get(**{name_key: name, "PolicyName": policy_name})["PolicyDocument"]
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            continue
+        policies.add(InlinePolicy.from_document(policy_name, document))
+    return frozenset(policies)
 
 
 def _attached_group_policies(iam_client: Any, group_name: str) -> frozenset[str]:
