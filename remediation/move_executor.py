@@ -186,11 +186,17 @@ class MoveRun:
     def _verify(self, sleep: Callable[[float], None]) -> None:
         """Read back until every moved policy reaches the user through a group (bounded)."""
         for delay in (*VERIFY_DELAYS, None):
-            problems = unverified(self.iam, self.plan)
+            try:
+                problems = unverified(self.iam, self.plan)
+            except ClientError as error:
+                if error_code(error) == "NoSuchEntity":
+                    self.confirm_identity()  # stops when the user is gone
+                raise
             if not problems:
                 return
             if delay is not None:
                 sleep(delay)
+        self.confirm_identity()  # the read-back of a user replaced meanwhile fails too
         self.stop(
             f"the read-back after adding {self.user_name} to {', '.join(self.plan.groups)} "
             f"failed: {'; '.join(problems)}. The policies are still attached to the user, so "
@@ -228,7 +234,6 @@ class MoveRun:
         """Confirm the user's ID, then that no policy this run moves was revoked meanwhile."""
         if self._checked and not force:
             return
-        self.confirm_identity()
         direct = self._read_direct()
         revoked_arns, revoked_inline = self._revoked(direct)
         if revoked_arns or revoked_inline:
@@ -236,12 +241,24 @@ class MoveRun:
         self._checked = True
 
     def _read_direct(self) -> _Direct:
-        inline = (
-            user_inline_policies(self.iam, self.user_name)
-            if self.plan.moved_inline_policies
-            else frozenset()
-        )
-        return _Direct(frozenset(attached_user_policy_arns(self.iam, self.user_name)), inline)
+        """The user's direct policies, then its ID: the reads were of the planned user.
+
+        A user ID is never reused, so the name maps to the planned ID after the reads only
+        if it did throughout them.
+        """
+        try:
+            inline = (
+                user_inline_policies(self.iam, self.user_name)
+                if self.plan.moved_inline_policies
+                else frozenset()
+            )
+            direct = _Direct(frozenset(attached_user_policy_arns(self.iam, self.user_name)), inline)
+        except ClientError as error:
+            if error_code(error) == "NoSuchEntity":
+                self.confirm_identity()  # stops when the user is gone
+            raise
+        self.confirm_identity()
+        return direct
 
     def _revoked(self, direct: _Direct) -> tuple[set[str], set[InlinePolicy]]:
         """Policies a group of this run carries that left the user other than by this run."""

@@ -23,6 +23,7 @@ from remediation_helpers import (
     Effective,
     before_call,
     canonical_document,
+    delete_user,
     effective_policies,
     once_before,
     recorded_calls,
@@ -187,3 +188,79 @@ def test_revocation_before_any_call_of_a_move_stands(iam, new_move, observer, gu
                 outcomes.add(type(outcome).__name__)
         del guard.baselines[move.user]
     assert {"RemediationStopped", "revoked before the read: moved without it"} <= outcomes
+
+
+def _replace_user(iam: Any, name: str) -> str:
+    """Delete the user (as IAM requires) and create a new one, with nothing, under its name."""
+    delete_user(iam, name)
+    return iam.create_user(UserName=name)["User"]["UserId"]
+
+
+def test_new_user_added_to_the_group_under_the_old_name_is_removed_again(iam, make_user, observer):
+    john = make_user("John", [S3_FULL])
+    group = group_name("MovedPolicies-", [S3_FULL], [])
+    new_ids: list[str] = []
+    once_before(iam, "AddUserToGroup", lambda: new_ids.append(_replace_user(observer, "John")))
+
+    with pytest.raises(RemediationStopped) as stopped:
+        remediate(iam, UserName="John")
+
+    assert str(stopped.value).startswith(
+        f"Stopped part-way: IAM user John ({john['UserId']}) was replaced during the "
+        f"remediation: the name now belongs to another user ({new_ids[0]}), which this run "
+        f"granted nothing. Removed John from {group} again."
+    )
+    assert iam.list_groups_for_user(UserName="John")["Groups"] == []
+    assert effective_policies(iam, "John") == Effective(frozenset(), frozenset())
+
+
+@pytest.mark.parametrize("scenario", MOVES)
+def test_user_replaced_under_its_name_before_any_call_grants_the_new_user_nothing(
+    iam, new_move, observer, scenario
+):
+    calls = _clean_calls(iam, new_move, scenario)
+    for index in range(len(calls)):
+        move = new_move(scenario, str(index))
+        with before_call(iam, index, lambda move=move: _replace_user(observer, move.user)):
+            outcome = _outcome(iam, move.payload)
+        where = f"replaced before call {index} ({calls[index]}): {outcome}"
+
+        assert iam.list_groups_for_user(UserName=move.user)["Groups"] == [], where
+        assert effective_policies(iam, move.user) == Effective(frozenset(), frozenset()), where
+        if isinstance(outcome, dict):  # the run read the new user: it has nothing to move
+            assert outcome["Status"] == "NOTHING_TO_MOVE", where
+        else:
+            assert f"IAM user {move.user} (" in str(outcome), where
+
+
+def test_another_user_joining_the_group_while_the_user_is_deleted_never_loses_a_policy(
+    iam, make_user, observer, guard
+):
+    # John is deleted before call `deleted`; a run for David, who has the same policy,
+    # joins John's new group and detaches David's own copy before call `joined`.
+    def users(tag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        make_user(f"John{tag}", [S3_FULL])
+        make_user(f"David{tag}", [S3_FULL])
+        prefix = {"GroupNamePrefix": f"Moved{tag}-"}
+        return {"UserName": f"John{tag}", **prefix}, {"UserName": f"David{tag}", **prefix}
+
+    clean, _ = users("clean")
+    calls = recorded_calls(iam, lambda: remediate(iam, **clean))
+    guard.only_after = REMOVALS
+    for deleted in range(calls.index("CreateGroup") + 1, len(calls)):
+        for joined in range(deleted, len(calls)):
+            tag = f"{deleted}-{joined}"
+            john, david = users(tag)
+            guard.watch(david["UserName"])
+
+            with (
+                before_call(
+                    iam, deleted, lambda name=john["UserName"]: delete_user(observer, name)
+                ),
+                before_call(iam, joined, lambda david=david: remediate(observer, **david)),
+            ):
+                _outcome(iam, john)
+
+            assert guard.violations == [], tag
+            assert effective_policies(iam, david["UserName"]).managed == {S3_FULL}, tag
+            del guard.baselines[david["UserName"]]
