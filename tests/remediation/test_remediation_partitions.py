@@ -10,7 +10,7 @@ import re
 
 import pytest
 from botocore.loaders import create_loader
-from group_plan import RemediationError
+from group_plan import RemediationRefused
 from move_policies_to_group import parse_payload
 from ssm_document import load_document
 from user_compliance import PARTITION_PATTERN, PARTITIONS, parse_policy_arns
@@ -63,5 +63,5 @@ def test_rule_parameter_and_helper_payload_refuse_other_partitions(partition):
 
     with pytest.raises(ValueError, match=re.escape(arn)):
         parse_policy_arns(arn)
-    with pytest.raises(RemediationError, match=re.escape(arn)):
+    with pytest.raises(RemediationRefused, match=re.escape(arn)):
         parse_payload({"UserName": "John", "ExemptPolicyArns": arn})

@@ -89,6 +89,42 @@ def test_group_created_concurrently_with_other_policies_is_refused_and_nothing_i
     assert _members(iam, GROUP) == []
 
 
+def test_conflicting_group_met_after_a_first_group_was_built_is_a_stop_not_a_refusal(
+    iam, make_user, observer, quotas, aws_managed_arns
+):
+    # Split over two groups: the first is built, then the second name is taken by a group
+    # carrying something else. IAM was changed, so this is no refusal.
+    quotas["AttachedPoliciesPerGroupQuota"] = 2
+    arns = aws_managed_arns[:3]
+    make_user("alice", arns)
+    first = group_name("MovedPolicies-", arns[:2], [])
+    second = group_name("MovedPolicies-", arns[2:], [])
+
+    def competitor() -> None:
+        observer.create_group(GroupName=second, Path="/config-remediation/")
+        observer.attach_group_policy(GroupName=second, PolicyArn=READ_ONLY)
+
+    creates = iter([None, competitor])
+    iam.meta.events.register(
+        "before-call.iam.CreateGroup", lambda **_: (next(creates) or (lambda: None))()
+    )
+    before = effective_policies(iam, "alice")
+
+    with pytest.raises(RemediationStopped) as stopped:
+        remediate(iam, UserName="alice")
+
+    assert str(stopped.value).startswith(
+        f"Stopped part-way: Group {second} exists but cannot be used"
+    )
+    assert str(stopped.value).endswith(
+        f"Groups created and left in place: {first}. A group without members grants nobody "
+        "anything; a later run for a user with the same policies reuses it; delete it if no "
+        "one needs it."
+    )
+    assert effective_policies(iam, "alice") == before
+    assert iam.list_groups_for_user(UserName="alice")["Groups"] == []
+
+
 def test_user_deleted_mid_way_leaves_its_group_in_place_without_members(iam, make_user, observer):
     john = make_user("John", [S3_FULL])
     once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
