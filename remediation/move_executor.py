@@ -112,7 +112,9 @@ class _Direct:
     inline: frozenset[InlinePolicy]
 
 
-def _named(arns: set[str] | frozenset[str], inline: set[InlinePolicy] | frozenset[InlinePolicy]):
+def _named(
+    arns: set[str] | frozenset[str], inline: set[InlinePolicy] | frozenset[InlinePolicy]
+) -> str:
     return ", ".join([*sorted(arns), *(f"inline policy {p.name}" for p in sorted(inline))])
 
 
