@@ -2,18 +2,22 @@
 
 ``plan_move`` takes what the executor read (the user, the groups it is in, the
 groups the plan would use, the account's quotas) and returns the exact IAM API
-actions to perform, or raises ``RemediationError`` before anything is changed.
-It makes no API call, so every rule below can be read and tested here alone.
+actions to perform, or raises ``RemediationRefused`` before anything is changed.
+It makes no API call, so every rule below can be read and tested here alone;
+rules 7 and 8 say how the executor (``move_executor``) keeps them while others
+change IAM during a run.
 
 Invariants and how each is guaranteed:
 
-1. Nothing lost - at every moment the policies that reach the user (directly or
-   through groups) include everything it had before. The plan is two ordered
-   phases: ``setup_actions`` (create group, attach policies, put inline
-   policies, add user to group) only ever add; ``removal_actions`` (detach,
-   delete inline) run only after the executor has read back that every moved
-   policy reaches the user through a group. Policies that already reach the
-   user through a group it is in are only removed from the user.
+1. Nothing lost - at every moment, for every user, the policies that reach it
+   (directly or through groups) include everything it had before, except what
+   someone else revokes. The plan is two ordered phases: ``setup_actions``
+   (create group, attach policies, put inline policies, add user to group) only
+   ever add; ``removal_actions`` (detach, delete inline) run only after the
+   executor has read back that every moved policy reaches the user through a
+   group. Policies that already reach the user through a group it is in are
+   only removed from the user. No policy is ever detached from a group, since
+   a group may gain a member at any moment; a user leaves a group only as in 7.
 2. Nothing gained - afterwards exactly the same policies reach the user. A
    group is used only if its attached managed policies and inline policies
    equal the set it is meant to carry (``check_group``); a pre-existing group
@@ -34,6 +38,53 @@ Invariants and how each is guaranteed:
    (``NOTHING_TO_MOVE``); groups and memberships that already exist produce no
    action, so a re-run after any interruption resumes where it stopped.
 6. Exempt policies (``ExemptPolicyArns``) are never moved.
+7. A change made to the user during a run stands. IAM has no conditional write,
+   so the executor re-reads where it matters:
+   - The user's name must belong to the planned user ID (``GetUser``) before
+     every write that names it and after each ``AddUserToGroup``; IDs are never
+     reused, so a name that maps to the planned ID after a call did so during
+     it. On a mismatch (user deleted, renamed, or replaced by a new user of the
+     same name) the run first removes the memberships it added since the last
+     confirmation - they may be the new principal's - then stops.
+   - The user's direct policies (and inline documents, when moving them) are
+     read right before and right after each ``AddUserToGroup`` and before the
+     first removal. A policy a group of this run carries that left the user
+     other than by this run's removal is revoked (a changed inline document
+     counts as revoked): the user leaves each group this run added it to that
+     carries it, provided every other policy that group carries is still on the
+     user directly (so leaving loses nothing), and the run stops.
+   - A removal that finds its policy already gone is the same revocation; if
+     no group of this run carries the policy, it still reaches the user as
+     before through its own group, and the run goes on.
+8. A deleted user's groups stay. A group created for a user deleted mid-run is
+   left in place and reported; without members it grants nobody anything, and
+   a later run for a user with the same set reuses it (rule 2).
+
+Outcomes: ``RemediationRefused`` ("Refused: ...") is raised before any IAM
+change; ``RemediationStopped`` ("Stopped part-way: ...") after some change, at
+a point where rules 1 and 2 hold; its message lists what stays in place
+(groups created, memberships, policies already moved) and what to do.
+
+Residual risks, each for a reason IAM imposes:
+
+- A policy revoked in the instant between the read before ``AddUserToGroup``
+  and that call reaches the user through the group until the read right after
+  it (two calls); the run then takes it back.
+- A policy revoked after the read before the first removal, once another
+  policy of the same group has been detached from the user, cannot be taken
+  back without losing that other policy: the user stays in the group, the
+  revoked policy still reaches it, and the stop message names both and says
+  how to finish. A policy this run already detached cannot be revoked from the
+  user directly any more: the administrator's own call fails (NoSuchEntity).
+- Two runs for the same user at once cannot tell the other's detach from a
+  revocation: the first to notice takes the user out of the group it added it
+  to, and the policies the other run had already detached stop reaching the
+  user; the stop message names them. Config starts one remediation per user
+  at a time (another start gets RemediationInProgressException); only a run
+  started beside it (the CLI, or the document started directly) can overlap.
+- A user replaced under its name between the ``GetUser`` and the write right
+  after it: a detach or delete then acts on the new principal (removing, never
+  granting); an ``AddUserToGroup`` is undone by the check right after it.
 """
 
 from __future__ import annotations
@@ -57,15 +108,32 @@ class RemediationError(Exception):
 
 
 class RemediationRefused(RemediationError):
-    """A refusal (quota, conflict, bad payload, missing user), raised before any IAM change."""
+    """A refusal (quota, conflict, bad payload, missing user), raised before any IAM change.
+
+    The message starts with "Refused:" so that every surface (the helper's error text, the
+    SSM document's failure, the CLI) shows which of the two outcomes it is.
+    """
+
+    MARKER = "Refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{self.MARKER}: {reason}")
+        self.reason = reason
 
 
 class RemediationStopped(RemediationError):
     """A stop part-way, at a safe point: some IAM changes were made, none lost or granted access.
 
-    The message names what was changed (for example a memberless group left in place) and
-    what to do next; re-running the remediation resumes or reports the new state.
+    The message starts with "Stopped part-way:", names what was changed (for example a
+    memberless group left in place) and what to do next; re-running the remediation resumes
+    or reports the new state.
     """
+
+    MARKER = "Stopped part-way"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{self.MARKER}: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True, order=True)
@@ -194,7 +262,7 @@ def group_specs(
     characters in all) always fit a group's inline allowance (5,120).
     """
     if per_group < 1:
-        raise RemediationError(
+        raise RemediationRefused(
             f"AttachedPoliciesPerGroupQuota is {per_group}; groups cannot hold policies."
         )
     ordered = sorted(policy_arns)
@@ -212,7 +280,7 @@ def group_specs(
 def check_group(spec: GroupSpec, state: GroupState) -> None:
     """Accept an existing group only if it is the spec's group, complete or memberless-partial.
 
-    Raises RemediationError naming the difference otherwise: such a group is never used.
+    Raises RemediationRefused naming the difference otherwise: such a group is never used.
     """
     wanted_arns, wanted_inline = frozenset(spec.policy_arns), frozenset(spec.inline_policies)
     problems = []
@@ -229,9 +297,9 @@ def check_group(spec: GroupSpec, state: GroupState) -> None:
             f"({', '.join(sorted(state.member_names))})"
         )
     if problems:
-        raise RemediationError(
+        raise RemediationRefused(
             f"Group {spec.name} exists but cannot be used: {'; '.join(problems)}. "
-            "Reusing it would change other users' permissions, so nothing was changed. "
+            "Reusing it would change other users' permissions. "
             "Rename or fix that group, or run with another GroupNamePrefix."
         )
 
@@ -340,14 +408,14 @@ def required_group_specs(
 def _check_quotas(user: UserState, quotas: Quotas, new_memberships: int, to_create: int) -> None:
     """Refuse when the user's or the account's group quota would be exceeded."""
     if new_memberships and len(user.groups) + new_memberships > quotas.groups_per_user:
-        raise RemediationError(
+        raise RemediationRefused(
             f"User {user.user_name} is in {len(user.groups)} groups and would need "
             f"{new_memberships} more, over GroupsPerUserQuota ({quotas.groups_per_user}). "
             "Nothing was changed. Remove the user from a group it no longer needs, "
             "or exempt it with ExemptUserNames."
         )
     if to_create and quotas.groups_in_account + to_create > quotas.groups_quota:
-        raise RemediationError(
+        raise RemediationRefused(
             f"The account has {quotas.groups_in_account} groups and the move would create "
             f"{to_create} more, over GroupsQuota ({quotas.groups_quota}). Nothing was "
             "changed. Delete unused groups or ask AWS Support to raise the groups quota."

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
-from group_plan import GroupState, InlinePolicy, Quotas, RemediationError, UserState
+from group_plan import GroupState, InlinePolicy, Quotas, RemediationRefused, UserState
 
 
 def error_code(error: ClientError) -> str:
@@ -31,46 +31,50 @@ def find_user_name(iam_client: Any, user_id: str) -> str:
     for user in _items(iam_client, "list_users", "Users", **pages):
         if user["UserId"] == user_id:
             return user["UserName"]
-    raise RemediationError(
+    raise RemediationRefused(
         f"No IAM user has the ID {user_id}: it was probably deleted after Config evaluated it. "
         "Nothing was changed and nothing is left to remediate."
     )
 
 
-def find_user_id(iam_client: Any, user_name: str) -> str:
-    """The unique ID of the named user."""
+def user_id_of(iam_client: Any, user_name: str) -> str | None:
+    """The unique ID of the user that has this name now; None if no user has it."""
     try:
         return iam_client.get_user(UserName=user_name)["User"]["UserId"]
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
-            raise RemediationError(
-                f"No IAM user is named {user_name}. Nothing was changed; check the UserName."
-            ) from error
+            return None
         raise
 
 
-def user_exists(iam_client: Any, user_name: str) -> bool:
-    """Whether the named user still exists."""
-    try:
-        iam_client.get_user(UserName=user_name)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return False
-        raise
-    return True
+def find_user_id(iam_client: Any, user_name: str) -> str:
+    """The unique ID of the named user."""
+    user_id = user_id_of(iam_client, user_name)
+    if user_id is None:
+        raise RemediationRefused(
+            f"No IAM user is named {user_name}. Nothing was changed; check the UserName."
+        )
+    return user_id
 
 
 def _inline_policies(iam_client: Any, kind: str, name: str) -> frozenset[InlinePolicy]:
-    """The inline policies of a user or group (``kind`` is "user" or "group")."""
+    """The inline policies of a user or group (``kind`` is "user" or "group").
+
+    A policy deleted between the list and its read is not there: it is left out.
+    """
     name_key = "UserName" if kind == "user" else "GroupName"
     names = list(_items(iam_client, f"list_{kind}_policies", "PolicyNames", **{name_key: name}))
     get = getattr(iam_client, f"get_{kind}_policy")
-    return frozenset(
-        InlinePolicy.from_document(
-            policy_name, get(**{name_key: name, "PolicyName": policy_name})["PolicyDocument"]
-        )
-        for policy_name in names
-    )
+    policies = set()
+    for policy_name in names:
+        try:
+            document = get(**{name_key: name, "PolicyName": policy_name})["PolicyDocument"]
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            continue
+        policies.add(InlinePolicy.from_document(policy_name, document))
+    return frozenset(policies)
 
 
 def _attached_group_policies(iam_client: Any, group_name: str) -> frozenset[str]:
@@ -134,10 +138,15 @@ def user_policy_names(iam_client: Any, user_name: str) -> tuple[str, ...]:
     return tuple(_items(iam_client, "list_user_policies", "PolicyNames", UserName=user_name))
 
 
+def user_inline_policies(iam_client: Any, user_name: str) -> frozenset[InlinePolicy]:
+    """The user's inline policies, with their documents."""
+    return _inline_policies(iam_client, "user", user_name)
+
+
 def read_user(iam_client: Any, user_name: str, user_id: str, *, with_inline: bool) -> UserState:
     """The user's attached policies, inline policies (if asked for) and groups."""
     attached = attached_user_policy_arns(iam_client, user_name)
-    inline = tuple(sorted(_inline_policies(iam_client, "user", user_name))) if with_inline else ()
+    inline = tuple(sorted(user_inline_policies(iam_client, user_name))) if with_inline else ()
     return UserState(
         user_name=user_name,
         user_id=user_id,

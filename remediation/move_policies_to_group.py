@@ -3,10 +3,15 @@
 The SSM Automation document ``MoveIAMUserPoliciesToGroup`` invokes
 ``lambda_handler`` with the noncompliant user's ID. This module reads the
 state (``iam_state``), asks the pure planner (``group_plan``, where the
-safety argument lives) for the ordered actions, and performs them: every
-adding action first, then a read-back that every moved policy reaches the
-user through a group (retried while IAM catches up), and only then the
-removals from the user.
+safety argument lives) for the ordered actions, and has ``move_executor``
+perform them: every adding action first, then a read-back that every moved
+policy reaches the user through a group (retried while IAM catches up), and
+only then the removals from the user, each write that names the user guarded
+against changes others make meanwhile.
+
+A refusal before any change raises ``RemediationRefused`` ("Refused: ...");
+a stop after some change, at a safe point, raises ``RemediationStopped``
+("Stopped part-way: ..."), naming what was changed and what to do.
 
 Payload: ``{"IAMResourceId": "AIDA..."}`` or ``{"UserName": "..."}``, and
 optionally ``DryRun``, ``GroupPath``, ``GroupNamePrefix``,
@@ -26,44 +31,46 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from group_plan import (
     DEFAULT_GROUP_NAME_PREFIX,
     DEFAULT_GROUP_PATH,
-    Action,
-    GroupSpec,
-    GroupState,
     MoveOptions,
     Plan,
     RemediationError,
-    check_group,
+    RemediationRefused,
+    RemediationStopped,
     plan_move,
     policies_to_move,
     required_group_specs,
 )
 from iam_state import (
-    attached_user_policy_arns,
     error_code,
     find_user_id,
     find_user_name,
     read_group,
     read_quotas,
     read_user,
-    read_user_groups,
-    user_exists,
-    user_policy_names,
+    user_id_of,
 )
+from move_executor import MoveRun, perform_action
 from user_compliance import parse_policy_arns
 
-__all__ = ["MoveRequest", "RemediationError", "lambda_handler", "move_user_policies"]
+__all__ = [
+    "MoveRequest",
+    "RemediationError",
+    "RemediationRefused",
+    "RemediationStopped",
+    "lambda_handler",
+    "move_user_policies",
+    "perform_action",
+]
 
 LOGGER = logging.getLogger(__name__)
-LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the move
+LOGGER.setLevel(logging.INFO)
 # Throttling is retried by botocore (standard mode: exponential backoff with jitter).
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
-VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes consistent
 
 MOVED, NOTHING_TO_MOVE, PLANNED = "MOVED", "NOTHING_TO_MOVE", "PLANNED"
 PAYLOAD_KEYS = (
@@ -96,7 +103,7 @@ def _text(payload: Mapping[str, Any], key: str, pattern: re.Pattern[str], fix: s
     if value is None:
         return None
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise RemediationError(f"{key} is {value!r}; expected {fix}.")
+        raise RemediationRefused(f"{key} is {value!r}; expected {fix}.")
     return value
 
 
@@ -106,35 +113,35 @@ def _flag(payload: Mapping[str, Any], key: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise RemediationError(f"{key} is {value!r}; expected true or false.")
+    raise RemediationRefused(f"{key} is {value!r}; expected true or false.")
 
 
 def parse_payload(payload: Mapping[str, Any]) -> MoveRequest:
     """Validate the helper's payload; raise RemediationError naming the bad value and the fix."""
     if not isinstance(payload, Mapping):
-        raise RemediationError(
+        raise RemediationRefused(
             f"The payload is {type(payload).__name__}; expected a JSON object such as "
             '{"IAMResourceId": "AIDA..."}.'
         )
     if unknown := sorted(set(payload) - set(PAYLOAD_KEYS)):
-        raise RemediationError(
+        raise RemediationRefused(
             f"Unknown payload key(s) {', '.join(unknown)}; allowed: {', '.join(PAYLOAD_KEYS)}."
         )
     user_id = _text(payload, "IAMResourceId", _USER_ID, "an IAM user ID such as AIDA...")
     user_name = _text(payload, "UserName", _USER_NAME, "an IAM user name")
     if (user_id is None) == (user_name is None):
-        raise RemediationError(
+        raise RemediationRefused(
             "Give exactly one of IAMResourceId (the user ID Config records) and UserName."
         )
     exempt = payload.get("ExemptPolicyArns", "")
     if not isinstance(exempt, str):
-        raise RemediationError(
+        raise RemediationRefused(
             f"ExemptPolicyArns is {exempt!r}; expected a comma-separated string of policy ARNs."
         )
     try:
         exempt_arns = parse_policy_arns(exempt)
     except ValueError as error:
-        raise RemediationError(str(error)) from error
+        raise RemediationRefused(str(error)) from error
     path = _text(payload, "GroupPath", _GROUP_PATH, "an IAM path such as /config-remediation/")
     prefix = _text(
         payload, "GroupNamePrefix", _GROUP_NAME_PREFIX, "1-64 characters of [A-Za-z0-9+=,.@_-]"
@@ -159,133 +166,6 @@ def _result(user_name: str, user_id: str, status: str, plan: Plan | None) -> dic
     }
 
 
-def perform_action(iam_client: Any, action: Action, specs: Mapping[str, GroupSpec]) -> bool:
-    """Call the IAM API an action names; return True if it created a group."""
-    parameters = {key: value for key, value in action.items() if key != "Action"}
-    LOGGER.info("IAM %s", json.dumps(action))
-    try:
-        getattr(iam_client, xform_name(action["Action"]))(**parameters)
-    except ClientError as error:
-        if action["Action"] != "CreateGroup" or error_code(error) != "EntityAlreadyExists":
-            raise
-        # Another run created the same deterministic group first: use it only if it matches.
-        spec = specs[action["GroupName"]]
-        state = read_group(iam_client, spec.name)
-        if state is None:
-            raise RemediationError(
-                f"Group {spec.name} cannot be created: IAM reports that a group of that name "
-                "exists (group names that differ only in case are the same name), but it "
-                "cannot be read. Nothing was added to the user. Run the remediation again, "
-                "or rename that group or run with another GroupNamePrefix."
-            ) from error
-        check_group(spec, state)
-        return False
-    return action["Action"] == "CreateGroup"
-
-
-def _unverified(iam_client: Any, plan: Plan) -> list[str]:
-    """What the read-back finds missing or wrong; empty when the removals are safe."""
-    with_inline = bool(plan.moved_inline_policies)
-    groups = {  # IAM group names are unique regardless of case
-        group.name.lower(): group
-        for group in read_user_groups(iam_client, plan.user.user_name, with_inline=with_inline)
-    }
-    problems = [
-        f"user not yet in group {name}" for name in plan.groups if name.lower() not in groups
-    ]
-    for spec in plan.new_groups:
-        group = groups.get(spec.name.lower())
-        if group is not None and group.policy_arns != frozenset(spec.policy_arns):
-            problems.append(f"group {spec.name} carries {sorted(group.policy_arns)}")
-        if with_inline and group is not None and group.inline_policies != set(spec.inline_policies):
-            problems.append(f"group {spec.name} carries other inline policies")
-    reached = {arn for group in groups.values() for arn in group.policy_arns}
-    documents = {p.document for group in groups.values() for p in group.inline_policies}
-    problems += [f"{arn} not reached" for arn in plan.moved_policy_arns if arn not in reached]
-    problems += [
-        f"inline policy {policy.name} not reached"
-        for policy in plan.moved_inline_policies
-        if policy.document not in documents
-    ]
-    return problems
-
-
-def _verify(iam_client: Any, plan: Plan, sleep: Callable[[float], None]) -> None:
-    """Read back until every moved policy reaches the user through a group (bounded)."""
-    for delay in (*VERIFY_DELAYS, None):
-        problems = _unverified(iam_client, plan)
-        if not problems:
-            return
-        if delay is not None:
-            sleep(delay)
-    raise RemediationError(
-        f"Read-back after adding {plan.user.user_name} to {', '.join(plan.groups)} failed: "
-        f"{'; '.join(problems)}. The policies are still attached to the user, so nothing "
-        "was lost; run the remediation again."
-    )
-
-
-def _still_on_user(iam_client: Any, action: Action) -> bool:
-    """Whether the policy a removal action names is still attached to or inline in the user."""
-    user_name = action["UserName"]
-    if action["Action"] == "DetachUserPolicy":
-        attached = attached_user_policy_arns(iam_client, user_name)
-        return action["PolicyArn"] in attached
-    return action["PolicyName"] in user_policy_names(iam_client, user_name)
-
-
-def _remove_from_user(iam_client: Any, action: Action, specs: Mapping[str, GroupSpec]) -> None:
-    """Perform a removal; one already done (a concurrent run of the same user) is no error.
-
-    NoSuchEntity is accepted only when a fresh read shows the policy is off the user;
-    if the user itself is gone, that read raises NoSuchEntity for the caller to handle.
-    """
-    try:
-        perform_action(iam_client, action, specs)
-    except ClientError as error:
-        if error_code(error) != "NoSuchEntity" or _still_on_user(iam_client, action):
-            raise
-        LOGGER.info("IAM %s: already removed from the user", json.dumps(action))
-
-
-def _remove_memberless_groups(iam_client: Any, names: list[str]) -> list[str]:
-    """Delete groups this run created that have no members, with their policies.
-
-    IAM has no "delete if empty": another run may add a user between the read and
-    DeleteGroup. IAM then refuses the deletion (DeleteConflict), and the group gets its
-    policies back, so that user keeps what the group gave it.
-    """
-    removed = []
-    for name in names:
-        state = read_group(iam_client, name)
-        if state is None or state.member_names:
-            continue
-        for arn in sorted(state.policy_arns):
-            iam_client.detach_group_policy(GroupName=name, PolicyArn=arn)
-        for policy in sorted(state.inline_policies):
-            iam_client.delete_group_policy(GroupName=name, PolicyName=policy.name)
-        try:
-            iam_client.delete_group(GroupName=name)
-        except ClientError as error:
-            if error_code(error) != "DeleteConflict":
-                raise
-            _restore_group(iam_client, state)
-            continue
-        removed.append(name)
-    return removed
-
-
-def _restore_group(iam_client: Any, state: GroupState) -> None:
-    """Give a group whose deletion IAM refused its policies back."""
-    LOGGER.warning("IAM group %s gained a member during clean-up: restoring it", state.name)
-    for arn in sorted(state.policy_arns):
-        iam_client.attach_group_policy(GroupName=state.name, PolicyArn=arn)
-    for policy in sorted(state.inline_policies):
-        iam_client.put_group_policy(
-            GroupName=state.name, PolicyName=policy.name, PolicyDocument=policy.document
-        )
-
-
 def move_user_policies(
     iam_client: Any, request: MoveRequest, *, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
@@ -299,9 +179,9 @@ def move_user_policies(
     try:
         user = read_user(iam_client, user_name, user_id, with_inline=options.move_inline_policies)
     except ClientError as error:
-        if error_code(error) != "NoSuchEntity" or user_exists(iam_client, user_name):
+        if error_code(error) != "NoSuchEntity" or user_id_of(iam_client, user_name) is not None:
             raise
-        raise RemediationError(
+        raise RemediationRefused(
             f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed and "
             "nothing is left to remediate."
         ) from error
@@ -312,23 +192,7 @@ def move_user_policies(
     plan = plan_move(user, options, quotas, {name: read_group(iam_client, name) for name in specs})
     if request.dry_run:
         return _result(user_name, user_id, PLANNED, plan)
-    created: list[str] = []
-    try:
-        for action in plan.setup_actions:
-            if perform_action(iam_client, action, specs):
-                created.append(action["GroupName"])
-        _verify(iam_client, plan, sleep)
-        for action in plan.removal_actions:
-            _remove_from_user(iam_client, action, specs)
-    except ClientError as error:
-        if error_code(error) != "NoSuchEntity" or user_exists(iam_client, user_name):
-            raise
-        removed = _remove_memberless_groups(iam_client, created)
-        raise RemediationError(
-            f"IAM user {user_name} ({user_id}) was deleted during the remediation. "
-            f"Groups created for it and removed again: {', '.join(removed) or 'none'}. "
-            "Nothing is left to remediate."
-        ) from error
+    MoveRun(iam_client, plan, specs).execute(sleep)
     return _result(user_name, user_id, MOVED, plan)
 
 

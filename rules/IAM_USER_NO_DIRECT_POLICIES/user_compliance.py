@@ -35,8 +35,23 @@ RULE_PARAMETERS = (
 # IAM's \w is ASCII only: "älice" can never be a user name, so it must not pass as one.
 _USER_NAME = re.compile(r"[\w+=.@-]{1,64}", re.ASCII)
 _PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
+# Every AWS partition (botocore/data/partitions.json lists the same; a test compares them).
+# The one list for ARNs: the rule's parameters, the remediation helper, and the SSM
+# document's allowedPattern (PARTITION_PATTERN, checked by a test) all accept exactly these.
+PARTITIONS = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+)
+# A plain group, no (?:...), so the same text serves Python and SSM's allowedPattern.
+PARTITION_PATTERN = "aws(" + "|".join(p[len("aws") :] for p in PARTITIONS[1:]) + ")?"
 _POLICY_ARN = re.compile(
-    r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:aws|\d{12}):policy/"
+    "arn:" + PARTITION_PATTERN + r":iam::(?:aws|\d{12}):policy/"
     r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
     re.ASCII,
 )

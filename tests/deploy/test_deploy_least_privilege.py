@@ -294,8 +294,24 @@ def helper_run(iam) -> dict[str, Any]:
     iam.meta.events.register_first("before-call.iam.AddUserToGroup", delete_erin)
     outcomes.append(_run(iam, calls, {"IAMResourceId": erin, "MoveInlinePolicies": True}))
     iam.meta.events.unregister("before-call.iam.AddUserToGroup", delete_erin)
+    frank = _user(iam, "frank", [S3_FULL, READ_ONLY])
+
+    def revoke_from_frank(**_):
+        other.detach_user_policy(UserName="frank", PolicyArn=READ_ONLY)
+
+    iam.meta.events.register_first("before-call.iam.AddUserToGroup", revoke_from_frank)
+    outcomes.append(_run(iam, calls, {"IAMResourceId": frank}))
+    iam.meta.events.unregister("before-call.iam.AddUserToGroup", revoke_from_frank)
     statuses = [o["Status"] if isinstance(o, dict) else type(o).__name__ for o in outcomes]
-    assert statuses == ["MOVED", "MOVED", "MOVED", "PLANNED", "NOTHING_TO_MOVE", "RemediationError"]
+    assert statuses == [
+        "MOVED",
+        "MOVED",
+        "MOVED",
+        "PLANNED",
+        "NOTHING_TO_MOVE",
+        "RemediationStopped",
+        "RemediationStopped",
+    ]
     return {"calls": calls, "group_paths": dict(_created_group_paths(calls))}
 
 
@@ -311,9 +327,13 @@ def helper_calls(helper_run) -> set[str]:
     return {f"iam:{operation}" for operation, _ in helper_run["calls"]}
 
 
-def test_helper_paths_include_the_cleanup_after_a_deleted_user(helper_calls):
-    # Without this path, DeleteGroup and its companions would be granted but never exercised.
-    assert {"iam:DeleteGroup", "iam:DetachGroupPolicy", "iam:DeleteGroupPolicy"} <= helper_calls
+def test_helper_paths_include_taking_back_a_membership_after_a_revocation(helper_calls):
+    # Without this path, RemoveUserFromGroup would be granted but never exercised.
+    assert "iam:RemoveUserFromGroup" in helper_calls
+    # A group may have members at any moment: the helper never strips or deletes one.
+    assert helper_calls.isdisjoint(
+        {"iam:DeleteGroup", "iam:DetachGroupPolicy", "iam:DeleteGroupPolicy"}
+    )
 
 
 def test_build_refuses_a_document_without_a_verify_step(spec, document):

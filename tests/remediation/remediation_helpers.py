@@ -7,8 +7,10 @@ any of its groups.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +38,7 @@ class Effective:
     inline: frozenset[str]
 
 
-def _canonical(document: Any) -> str:
+def canonical_document(document: Any) -> str:
     parsed = json.loads(document) if isinstance(document, str) else document
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"))
 
@@ -48,7 +50,9 @@ def effective_policies(iam: Any, user_name: str) -> Effective:
         for p in iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]
     }
     inline = {
-        _canonical(iam.get_user_policy(UserName=user_name, PolicyName=name)["PolicyDocument"])
+        canonical_document(
+            iam.get_user_policy(UserName=user_name, PolicyName=name)["PolicyDocument"]
+        )
         for name in iam.list_user_policies(UserName=user_name)["PolicyNames"]
     }
     for group in iam.list_groups_for_user(UserName=user_name)["Groups"]:
@@ -58,7 +62,7 @@ def effective_policies(iam: Any, user_name: str) -> Effective:
             for p in iam.list_attached_group_policies(GroupName=name)["AttachedPolicies"]
         }
         inline |= {
-            _canonical(iam.get_group_policy(GroupName=name, PolicyName=p)["PolicyDocument"])
+            canonical_document(iam.get_group_policy(GroupName=name, PolicyName=p)["PolicyDocument"])
             for p in iam.list_group_policies(GroupName=name)["PolicyNames"]
         }
     return Effective(frozenset(managed), frozenset(inline))
@@ -162,10 +166,45 @@ def once_before(iam: Any, operation: str, competitor: Callable[[], None]) -> Non
 
 
 def delete_user(iam: Any, name: str) -> None:
-    """Delete a user the way an administrator would: detach its policies, then delete it."""
+    """Delete a user the way IAM requires: leave its groups, remove its policies, delete it."""
+    for group in iam.list_groups_for_user(UserName=name)["Groups"]:
+        iam.remove_user_from_group(GroupName=group["GroupName"], UserName=name)
     for policy in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
         iam.detach_user_policy(UserName=name, PolicyArn=policy["PolicyArn"])
+    for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
+        iam.delete_user_policy(UserName=name, PolicyName=policy_name)
     iam.delete_user(UserName=name)
+
+
+@contextmanager
+def before_call(iam: Any, index: int, competitor: Callable[[], None]) -> Iterator[None]:
+    """Run ``competitor`` once, just before the ``index``-th (0-based) call of ``iam``."""
+    calls = itertools.count()
+
+    def hook(**_kwargs: Any) -> None:
+        if next(calls) == index:
+            competitor()
+
+    iam.meta.events.register("before-call.iam.*", hook)
+    try:
+        yield
+    finally:
+        iam.meta.events.unregister("before-call.iam.*", hook)
+
+
+def recorded_calls(iam: Any, run: Callable[[], Any]) -> list[str]:
+    """The names of the IAM calls the ``iam`` client makes during ``run()``, in order."""
+    names: list[str] = []
+
+    def record(model: Any, **_kwargs: Any) -> None:
+        names.append(model.name)
+
+    iam.meta.events.register("before-call.iam.*", record)
+    try:
+        run()
+    finally:
+        iam.meta.events.unregister("before-call.iam.*", record)
+    return names
 
 
 def request_for(**payload: Any) -> MoveRequest:
@@ -246,6 +285,9 @@ def observer(aws_account) -> Any:
     return boto3.client("iam", region_name=REGION)
 
 
+REMOVALS = ("RemoveUserFromGroup", "DetachUserPolicy", "DeleteUserPolicy")
+
+
 @dataclass
 class InvariantGuard:
     """Checks invariants 1 and 2 after every single IAM call of the watched client.
@@ -260,12 +302,28 @@ class InvariantGuard:
     baselines: dict[str, Effective] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     checks: int = 0
+    # Policies revoked from a user by the test: no longer in its baseline; their brief
+    # return (between AddUserToGroup and the run's own check) is reported by the test.
+    revoked: dict[str, Effective] = field(default_factory=dict)
+    # Only removals can lose a policy: in loops over many runs, checking after these alone
+    # is as strict for "nothing lost" and much quicker (None: after every call).
+    only_after: tuple[str, ...] | None = None
 
     def watch(self, user_name: str) -> Effective:
         self.baselines[user_name] = effective_policies(self.observer, user_name)
         return self.baselines[user_name]
 
+    def revoke(self, user_name: str, revoked: Effective) -> None:
+        """The test revoked these from the user: the user may lose them from now on."""
+        base = self.baselines[user_name]
+        self.baselines[user_name] = Effective(
+            base.managed - revoked.managed, base.inline - revoked.inline
+        )
+        self.revoked[user_name] = revoked
+
     def __call__(self, model: Any, **_kwargs: Any) -> None:
+        if self.only_after is not None and model.name not in self.only_after:
+            return
         for user_name, baseline in self.baselines.items():
             try:
                 now = effective_policies(self.observer, user_name)
@@ -273,7 +331,10 @@ class InvariantGuard:
                 continue  # a user deleted by the test itself has nothing left to lose
             self.checks += 1
             lost = sorted(baseline.managed - now.managed) + sorted(baseline.inline - now.inline)
-            gained = sorted(now.managed - baseline.managed) + sorted(now.inline - baseline.inline)
+            back = self.revoked.get(user_name, Effective(frozenset(), frozenset()))
+            gained = sorted(now.managed - baseline.managed - back.managed) + sorted(
+                now.inline - baseline.inline - back.inline
+            )
             if lost:
                 self.violations.append(f"after {model.name}: {user_name} lost {lost}")
             if gained:

@@ -3,8 +3,8 @@
 - IAM group names are unique regardless of case, and IAM resolves a name given
   in another case to the existing group; moto treats names case-sensitively, so
   ``_case_insensitive_names`` makes the ``iam`` client behave as IAM does.
-- A user deleted before the helper has read it, and a policy already removed
-  from the user by a concurrent run of the same remediation.
+- A user deleted before the helper has read it, and a policy removed from the
+  user by someone else just before the helper detaches it.
 - Payload names are checked with IAM's ASCII patterns.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from group_plan import group_name
-from move_policies_to_group import RemediationError, parse_payload
+from move_policies_to_group import RemediationError, RemediationStopped, parse_payload
 from remediation_helpers import (
     LIST_BUCKETS,
     READ_ONLY,
@@ -121,12 +121,14 @@ def test_user_deleted_before_its_policies_are_read_is_a_clear_outcome(
     assert iam.list_groups()["Groups"] == []
 
 
-def test_managed_policy_detached_by_a_concurrent_run_of_the_same_user_still_ends_moved(
-    iam, make_user, observer, guard
+def test_policies_removed_by_someone_else_before_the_detaches_stay_removed(
+    iam, make_user, observer
 ):
+    # Between the last check and the first DetachUserPolicy, both policies leave John.
+    # IAM cannot tell a revocation from another run's detach; the change stands, and John
+    # leaves the group this run added him to, which loses nothing he still has.
     make_user("John", [S3_FULL, READ_ONLY])
-    guard.watch("John")
-    # The other run has already verified the group and detaches first.
+    group = group_name("MovedPolicies-", [S3_FULL, READ_ONLY], [])
     once_before(
         iam,
         "DetachUserPolicy",
@@ -136,16 +138,21 @@ def test_managed_policy_detached_by_a_concurrent_run_of_the_same_user_still_ends
         ],
     )
 
-    result = remediate(iam, UserName="John")
+    with pytest.raises(RemediationStopped) as stopped:
+        remediate(iam, UserName="John")
 
-    assert result["Status"] == "MOVED"
-    assert guard.violations == []
-    assert iam.list_attached_user_policies(UserName="John")["AttachedPolicies"] == []
+    assert str(stopped.value).startswith(
+        f"Stopped part-way: {S3_FULL}, {READ_ONLY} left IAM user John during the remediation "
+        f"(revoked, or its inline document changed); the change stands. Removed John from {group}"
+    )
+    assert effective_policies(iam, "John").managed == set()
+    assert iam.list_groups_for_user(UserName="John")["Groups"] == []
 
 
-def test_inline_policy_deleted_by_a_concurrent_run_of_the_same_user_still_ends_moved(
+def test_inline_policy_revoked_after_the_others_moved_is_reported_as_still_reaching_the_user(
     iam, make_user, observer, guard
 ):
+    # The residual window: leaving the group would now lose S3_FULL, already detached.
     make_user("John", [S3_FULL], inline={"list-buckets": LIST_BUCKETS})
     guard.watch("John")
     once_before(
@@ -154,11 +161,15 @@ def test_inline_policy_deleted_by_a_concurrent_run_of_the_same_user_still_ends_m
         lambda: observer.delete_user_policy(UserName="John", PolicyName="list-buckets"),
     )
 
-    result = remediate(iam, UserName="John", MoveInlinePolicies=True)
+    with pytest.raises(
+        RemediationStopped, match="inline policy list-buckets left IAM user John"
+    ) as stopped:
+        remediate(iam, UserName="John", MoveInlinePolicies=True)
 
-    assert result["Status"] == "MOVED"
-    assert guard.violations == []
-    assert iam.list_user_policies(UserName="John")["PolicyNames"] == []
+    assert f"it also carries {S3_FULL}" in str(stopped.value)
+    assert "still reaches John through that group" in str(stopped.value)
+    assert guard.violations == []  # nothing lost; the revoked document is the residual
+    assert effective_policies(iam, "John").managed == {S3_FULL}
 
 
 def test_policy_still_attached_after_a_not_found_detach_is_not_reported_moved(

@@ -19,80 +19,80 @@ from remediation_helpers import (
     READ_ONLY,
     S3_FULL,
     effective_policies,
+    recorded_calls,
     remediate,
     request_for,
 )
 
 
-def _seed(make_user: Callable, arns: list[str]) -> dict[str, Any]:
-    make_user("John", [S3_FULL])
-    return {"UserName": "John"}
+def _seed(make_user: Callable, arns: list[str], tag: str) -> dict[str, Any]:
+    make_user(f"John{tag}", [S3_FULL])
+    return {"UserName": f"John{tag}"}
 
 
-def _split(make_user: Callable, arns: list[str]) -> dict[str, Any]:
+def _split(make_user: Callable, arns: list[str], tag: str) -> dict[str, Any]:
     # Three policies with AttachedPoliciesPerGroupQuota shrunk to 2: two groups.
-    make_user("alice", arns[:3])
-    return {"UserName": "alice"}
+    make_user(f"alice{tag}", arns[:3])
+    return {"UserName": f"alice{tag}"}
 
 
-def _inline(make_user: Callable, arns: list[str]) -> dict[str, Any]:
-    make_user("quinn", [S3_FULL, READ_ONLY], inline={"list-buckets": LIST_BUCKETS})
-    return {"UserName": "quinn", "MoveInlinePolicies": True}
+def _inline(make_user: Callable, arns: list[str], tag: str) -> dict[str, Any]:
+    make_user(f"quinn{tag}", [S3_FULL, READ_ONLY], inline={"list-buckets": LIST_BUCKETS})
+    return {"UserName": f"quinn{tag}", "MoveInlinePolicies": True}
 
 
-# Scenario -> (setup, number of IAM calls of a clean run). The counts are checked
-# by test_clean_run_makes_exactly_the_counted_calls, so every call gets a fault.
-SCENARIOS = {"seed": (_seed, 11), "split-in-two-groups": (_split, 19), "inline": (_inline, 19)}
-FAULTS = [(name, index) for name, (_, calls) in SCENARIOS.items() for index in range(calls)]
+SCENARIOS = {"seed": _seed, "split-in-two-groups": _split, "inline": _inline}
 
 
 @pytest.fixture
-def setup_scenario(make_user, aws_managed_arns, quotas) -> Callable[[str], dict[str, Any]]:
-    """Create a scenario's user; return the helper payload for it."""
+def setup_scenario(make_user, aws_managed_arns, quotas) -> Callable[[str, str], dict[str, Any]]:
+    """Create a scenario's user (names tagged, groups under their own prefix); its payload."""
     quotas["AttachedPoliciesPerGroupQuota"] = 2
-    return lambda scenario: SCENARIOS[scenario][0](make_user, aws_managed_arns)
+
+    def setup(scenario: str, tag: str) -> dict[str, Any]:
+        payload = SCENARIOS[scenario](make_user, aws_managed_arns, tag)
+        return {**payload, "GroupNamePrefix": f"Moved{tag}-"}
+
+    return setup
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_clean_run_makes_exactly_the_counted_calls_and_never_loses_a_policy(
-    iam, setup_scenario, call_log, guard, scenario
-):
-    calls = SCENARIOS[scenario][1]
-    payload = setup_scenario(scenario)
+def test_clean_run_never_loses_a_policy_at_any_call(iam, setup_scenario, guard, scenario):
+    payload = setup_scenario(scenario, "")
     baseline = guard.watch(payload["UserName"])
-    call_log.calls.clear()
 
-    result = remediate(iam, **payload)
+    calls = recorded_calls(iam, lambda: remediate(iam, **payload))
 
-    assert result["Status"] == "MOVED"
-    assert len(call_log.names) == calls
     assert guard.violations == []
-    assert guard.checks == calls
+    assert guard.checks == len(calls)
     assert effective_policies(iam, payload["UserName"]) == baseline  # nothing gained
     assert iam.list_attached_user_policies(UserName=payload["UserName"])["AttachedPolicies"] == []
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=[f"{name}-call{index}" for name, index in FAULTS])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_failure_of_any_single_call_loses_nothing_gains_nothing_and_a_rerun_completes(
-    iam, setup_scenario, fail_call, fault
+    iam, setup_scenario, fail_call, scenario
 ):
     # The guard already checks every call of these scenarios' clean runs (above); here
     # the state left by each failure is checked, and the re-run is a clean run from it.
-    scenario, failing_call = fault
-    payload = setup_scenario(scenario)
-    user = payload["UserName"]
-    baseline = effective_policies(iam, user)
-    fail_call(failing_call)
+    # Each failing call gets its own user and group prefix, so the runs do not meet.
+    clean = setup_scenario(scenario, "clean")
+    calls = recorded_calls(iam, lambda: remediate(iam, **clean))
+    for failing_call in range(len(calls)):
+        payload = setup_scenario(scenario, str(failing_call))
+        user = payload["UserName"]
+        baseline = effective_policies(iam, user)
+        fail_call(failing_call)
 
-    with pytest.raises(ClientError, match="injected"):
-        remediate(iam, **payload)
+        with pytest.raises(ClientError, match="injected"):
+            remediate(iam, **payload)
 
-    assert effective_policies(iam, user) == baseline
-    fail_call(-1)
-    assert remediate(iam, **payload)["Status"] == "MOVED"
-    assert effective_policies(iam, user) == baseline
-    assert iam.list_attached_user_policies(UserName=user)["AttachedPolicies"] == []
-    assert remediate(iam, **payload)["Status"] == "NOTHING_TO_MOVE"
+        assert effective_policies(iam, user) == baseline, calls[failing_call]
+        fail_call(-1)
+        assert remediate(iam, **payload)["Status"] == "MOVED"
+        assert effective_policies(iam, user) == baseline
+        assert iam.list_attached_user_policies(UserName=user)["AttachedPolicies"] == []
+        assert remediate(iam, **payload)["Status"] == "NOTHING_TO_MOVE"
 
 
 def test_a_plan_that_detaches_before_adding_is_caught_by_the_same_guard(iam, make_user, guard):

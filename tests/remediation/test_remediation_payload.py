@@ -7,7 +7,7 @@ import json
 import move_policies_to_group
 import pytest
 from group_plan import MoveOptions
-from move_policies_to_group import MoveRequest, RemediationError, lambda_handler, parse_payload
+from move_policies_to_group import MoveRequest, RemediationRefused, lambda_handler, parse_payload
 from remediation_helpers import CHANGE_PASSWORD, S3_FULL
 
 USER_ID = "AIDAABCDEFGHIJKLMNOPQ"
@@ -84,7 +84,7 @@ def test_full_payload_as_the_ssm_document_sends_it():
     ],
 )
 def test_bad_payload_is_refused_with_a_message_naming_the_value_and_the_fix(payload, message):
-    with pytest.raises(RemediationError, match=message):
+    with pytest.raises(RemediationRefused, match=message):
         parse_payload(payload)
 
 
@@ -104,7 +104,7 @@ def test_handler_refuses_a_bad_payload_before_creating_an_iam_client(monkeypatch
         move_policies_to_group, "new_iam_client", lambda: clients.append("iam") or None
     )
 
-    with pytest.raises(RemediationError, match="Give exactly one of IAMResourceId"):
+    with pytest.raises(RemediationRefused, match="Give exactly one of IAMResourceId"):
         lambda_handler({"DryRun": True}, None)
 
     assert clients == []

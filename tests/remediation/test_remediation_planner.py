@@ -10,7 +10,7 @@ from group_plan import (
     InlinePolicy,
     MoveOptions,
     Quotas,
-    RemediationError,
+    RemediationRefused,
     UserState,
     check_group,
     group_name,
@@ -135,7 +135,7 @@ def test_exact_group_with_members_is_reused():
     ids=["partial-with-members", "superset", "inline", "other-path"],
 )
 def test_mismatching_group_is_refused(state, reason):
-    with pytest.raises(RemediationError, match=reason):
+    with pytest.raises(RemediationRefused, match=reason):
         check_group(_spec(), state)
 
 
@@ -145,7 +145,7 @@ def test_groups_per_user_quota(in_groups, refused):
     user = UserState("u", "AIDA1", (ARNS[0],), groups=groups)
 
     if refused:
-        with pytest.raises(RemediationError, match="over GroupsPerUserQuota \\(10\\)"):
+        with pytest.raises(RemediationRefused, match="over GroupsPerUserQuota \\(10\\)"):
             _plan(user)
     else:
         assert _plan(user).setup_actions[-1]["Action"] == "AddUserToGroup"
@@ -157,7 +157,7 @@ def test_groups_quota_counts_only_groups_that_must_be_created():
     specs = required_group_specs(user, OPTIONS, full)
     first = GroupState(specs[0].name, specs[0].path, frozenset(specs[0].policy_arns))
 
-    with pytest.raises(RemediationError, match="would create 1 more, over GroupsQuota \\(5\\)"):
+    with pytest.raises(RemediationRefused, match="would create 1 more, over GroupsQuota \\(5\\)"):
         _plan(user, full, existing={specs[0].name: first})
     both = {s.name: GroupState(s.name, s.path, frozenset(s.policy_arns)) for s in specs}
     assert [a["Action"] for a in _plan(user, full, existing=both).setup_actions] == [
@@ -167,7 +167,7 @@ def test_groups_quota_counts_only_groups_that_must_be_created():
 
 
 def test_zero_policies_per_group_is_refused_clearly():
-    with pytest.raises(RemediationError, match="AttachedPoliciesPerGroupQuota is 0"):
+    with pytest.raises(RemediationRefused, match="AttachedPoliciesPerGroupQuota is 0"):
         group_specs(ARNS[:1], [], OPTIONS, 0)
 
 

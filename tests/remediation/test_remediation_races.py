@@ -11,7 +11,13 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from group_plan import group_name
-from move_policies_to_group import RemediationError, move_user_policies, parse_payload
+from move_policies_to_group import (
+    RemediationError,
+    RemediationRefused,
+    RemediationStopped,
+    move_user_policies,
+    parse_payload,
+)
 from remediation_helpers import (
     READ_ONLY,
     S3_FULL,
@@ -83,57 +89,92 @@ def test_group_created_concurrently_with_other_policies_is_refused_and_nothing_i
     assert _members(iam, GROUP) == []
 
 
-def test_user_deleted_mid_way_leaves_no_group_behind(iam, make_user, observer):
-    make_user("John", [S3_FULL])
+def test_conflicting_group_met_after_a_first_group_was_built_is_a_stop_not_a_refusal(
+    iam, make_user, observer, quotas, aws_managed_arns
+):
+    # Split over two groups: the first is built, then the second name is taken by a group
+    # carrying something else. IAM was changed, so this is no refusal.
+    quotas["AttachedPoliciesPerGroupQuota"] = 2
+    arns = aws_managed_arns[:3]
+    make_user("alice", arns)
+    first = group_name("MovedPolicies-", arns[:2], [])
+    second = group_name("MovedPolicies-", arns[2:], [])
+
+    def competitor() -> None:
+        observer.create_group(GroupName=second, Path="/config-remediation/")
+        observer.attach_group_policy(GroupName=second, PolicyArn=READ_ONLY)
+
+    creates = iter([None, competitor])
+    iam.meta.events.register(
+        "before-call.iam.CreateGroup", lambda **_: (next(creates) or (lambda: None))()
+    )
+    before = effective_policies(iam, "alice")
+
+    with pytest.raises(RemediationStopped) as stopped:
+        remediate(iam, UserName="alice")
+
+    assert str(stopped.value).startswith(
+        f"Stopped part-way: Group {second} exists but cannot be used"
+    )
+    assert str(stopped.value).endswith(
+        f"Groups created and left in place: {first}. A group without members grants nobody "
+        "anything; a later run for a user with the same policies reuses it; delete it if no "
+        "one needs it."
+    )
+    assert effective_policies(iam, "alice") == before
+    assert iam.list_groups_for_user(UserName="alice")["Groups"] == []
+
+
+def test_user_deleted_mid_way_leaves_its_group_in_place_without_members(iam, make_user, observer):
+    john = make_user("John", [S3_FULL])
     once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
 
-    with pytest.raises(
-        RemediationError,
-        match=f"John .* was deleted during the remediation. Groups created for it and "
-        f"removed again: {GROUP}",
-    ):
+    with pytest.raises(RemediationStopped) as stopped:
         remediate(iam, UserName="John")
 
-    assert iam.list_groups()["Groups"] == []
+    assert str(stopped.value) == (
+        f"Stopped part-way: IAM user John ({john['UserId']}) was deleted or renamed during the "
+        f"remediation. Nothing is left to remediate for {john['UserId']}. Groups created and "
+        f"left in place: {GROUP}. A group without members grants nobody anything; a later run "
+        "for a user with the same policies reuses it; delete it if no one needs it."
+    )
+    assert _members(iam, GROUP) == []
+    assert [
+        p["PolicyArn"]
+        for p in iam.list_attached_group_policies(GroupName=GROUP)["AttachedPolicies"]
+    ] == [S3_FULL]
 
 
-def test_user_deleted_mid_way_does_not_remove_a_group_shared_with_others(iam, make_user, observer):
+def test_group_left_by_a_deleted_user_is_reused_by_the_next_user_with_the_same_policy(
+    iam, make_user, observer, guard
+):
+    make_user("John", [S3_FULL])
+    make_user("David", [S3_FULL])
+    once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
+    with pytest.raises(RemediationStopped):
+        remediate(iam, UserName="John")
+    guard.watch("David")
+
+    result = remediate(iam, UserName="David")
+
+    assert result["Actions"][0] == {
+        "Action": "AddUserToGroup",
+        "GroupName": GROUP,
+        "UserName": "David",
+    }
+    assert guard.violations == []
+    assert _members(iam, GROUP) == ["David"]
+
+
+def test_user_deleted_mid_way_leaves_a_group_shared_with_others_unchanged(iam, make_user, observer):
     make_user("David", [S3_FULL])
     make_user("John", [S3_FULL])
     remediate(iam, UserName="David")
     once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
 
-    with pytest.raises(RemediationError, match="removed again: none"):
-        remediate(iam, UserName="John")
-
-    assert _members(iam, GROUP) == ["David"]
-    assert effective_policies(iam, "David").managed == {S3_FULL}
-
-
-def test_user_joining_the_group_during_clean_up_keeps_its_policies(iam, make_user, observer):
-    # John is deleted mid-way; while his run cleans up the group it created, a run for
-    # David (stale reads) joins that group and detaches David's own policy. IAM refuses
-    # to delete a group with members, and the group must then get its policies back.
-    make_user("John", [S3_FULL])
-    make_user("David", [S3_FULL])
-    once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
-
-    def david_joins() -> None:
-        observer.add_user_to_group(GroupName=GROUP, UserName="David")
-        observer.detach_user_policy(UserName="David", PolicyArn=S3_FULL)
-
-    def delete_conflict(params: dict, **_kwargs: Any) -> None:
-        # moto deletes groups with members; IAM refuses them.
-        if observer.get_group(GroupName=params["GroupName"])["Users"]:
-            raise ClientError(
-                {"Error": {"Code": "DeleteConflict", "Message": "Cannot delete entity."}},
-                "DeleteGroup",
-            )
-
-    once_before(iam, "DetachGroupPolicy", david_joins)
-    iam.meta.events.register("before-parameter-build.iam.DeleteGroup", delete_conflict)
-
-    with pytest.raises(RemediationError, match="removed again: none"):
+    with pytest.raises(
+        RemediationRefused, match=r"^Refused: IAM user John .* was deleted or renamed"
+    ):
         remediate(iam, UserName="John")
 
     assert _members(iam, GROUP) == ["David"]
@@ -168,7 +209,10 @@ def test_read_back_that_never_confirms_keeps_the_policies_on_the_user(iam, make_
     _stale_group_reads(iam, 100)
     delays: list[float] = []
 
-    with pytest.raises(RemediationError, match=r"Read-back after adding John .* nothing was lost"):
+    with pytest.raises(
+        RemediationStopped,
+        match=r"^Stopped part-way: the read-back after adding John .* nothing was lost",
+    ):
         move_user_policies(iam, parse_payload({"UserName": "John"}), sleep=delays.append)
 
     assert delays == [0.5, 1.0, 2.0, 4.0]

@@ -106,7 +106,9 @@ def test_helper_refusal_fails_the_first_step_with_its_reason(
     user = make_user("John", [S3_FULL], groups=[make_group("Team")])
     before = iam_snapshot(iam)
 
-    with pytest.raises(StepFailed, match="over GroupsPerUserQuota") as failed:
+    with pytest.raises(
+        StepFailed, match=r"RemediationRefused: Refused: .* over GroupsPerUserQuota"
+    ) as failed:
         _run(iam, user["UserId"])
 
     assert failed.value.step == "MoveUserPolicies"

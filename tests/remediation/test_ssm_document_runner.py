@@ -185,16 +185,42 @@ def test_lambda_receives_typed_values_from_lone_references():
     ]
 
 
-def test_a_function_error_payload_fails_the_step_that_reads_it():
-    # Should Lambda report a refusal as a payload instead of failing the invoke step,
-    # the next step still stops the automation with the helper's message.
+@pytest.mark.parametrize(
+    ("error_type", "message", "failure"),
+    [
+        (
+            "RemediationRefused",
+            "Refused: User john is in 10 groups.",
+            "Refused: User john is in 10 groups. (IAM was not changed)",
+        ),
+        (
+            "RemediationStopped",
+            "Stopped part-way: the read-back failed.",
+            "Stopped part-way: the read-back failed. "
+            "(IAM was changed part-way, at a safe point, as stated)",
+        ),
+        (
+            "ClientError",
+            "Throttling",
+            "Throttling (ClientError: policies are removed only after they were added; "
+            "run it again)",
+        ),
+    ],
+    ids=["refused", "stopped", "aws-error"],
+)
+def test_a_function_error_payload_fails_the_step_that_reads_it_saying_if_iam_changed(
+    error_type, message, failure
+):
+    # Should Lambda report a failure as a payload instead of failing the invoke step,
+    # the next step still stops the automation with the helper's message and its kind.
     def error_payload(_name: str, _payload: dict) -> dict:
-        return {"errorMessage": "User john is in 10 groups", "errorType": "RemediationError"}
+        return {"errorMessage": message, "errorType": error_type}
 
-    with pytest.raises(StepFailed, match="RuntimeError: User john is in 10 groups") as failed:
+    with pytest.raises(StepFailed) as failed:
         run_document(
             load_document(),
             REQUIRED,
             invoke_lambda=error_payload,
         )
     assert failed.value.step == "ReadHelperResult"
+    assert str(failed.value) == f"Step ReadHelperResult failed: RuntimeError: {failure}"
