@@ -284,8 +284,8 @@ def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
             change_log.close()
     _note_inline_policies_left(args, options, chosen, run.results, stderr)
     for failure in run.failures:
-        what = "" if failure["Outcome"] == remediate.REFUSED else "stopped part-way: "
-        print(f"error: {failure['UserName']}: {what}{failure['Error']}", file=stderr)
+        what = "Refused" if failure["Outcome"] == remediate.REFUSED else "Stopped part-way"
+        print(f"error: {failure['UserName']}: {what}: {failure['Error']}", file=stderr)
     outcomes = {failure["Outcome"] for failure in run.failures}
     if remediate.STOPPED in outcomes:
         return EXIT_STOPPED

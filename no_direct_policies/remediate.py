@@ -99,5 +99,5 @@ def remediate_user(
             "UserName": user.user_name,
             "UserId": user.user_id,
             "Outcome": outcome,
-            "Error": str(error),
+            "Error": getattr(error, "reason", str(error)),  # the Outcome names the kind
         }

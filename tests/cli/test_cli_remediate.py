@@ -227,7 +227,7 @@ def test_refusal_exits_4_with_one_line_and_changes_nothing(cli, iam, make_user):
     assert [refusal["UserName"] for refusal in refused] == ["crowded"]
     assert run.stderr == (
         f"remediate: crowded ({refused[0]['UserId']}): REFUSED\n"
-        f"error: crowded: {refused[0]['Error']}\n"
+        f"error: crowded: Refused: {refused[0]['Error']}\n"
     )
     assert "10" in refused[0]["Error"]
     assert iam_snapshot(iam) == before
@@ -335,7 +335,7 @@ def test_refused_user_is_reported_refused_and_exits_4(cli, seed, helper_fails_fo
     assert [(f["UserName"], f["Outcome"]) for f in document["Refused"]] == [("john", "REFUSED")]
     assert document["Stopped"] == []
     assert sorted(results_by_user(run)) == ["david", "mark"]
-    assert run.stderr.endswith("error: john: John is refused: quota.\n")
+    assert run.stderr.endswith("error: john: Refused: John is refused: quota.\n")
 
 
 def test_stopped_user_is_reported_stopped_and_exits_5(cli, seed, helper_fails_for):
@@ -349,7 +349,7 @@ def test_stopped_user_is_reported_stopped_and_exits_5(cli, seed, helper_fails_fo
     assert [(f["UserName"], f["Outcome"]) for f in document["Stopped"]] == [("john", "STOPPED")]
     assert [f["UserName"] for f in document["Refused"]] == ["david"]
     assert sorted(results_by_user(run)) == ["mark"]
-    assert "error: john: stopped part-way: Group G left in place without members.\n" in run.stderr
+    assert "error: john: Stopped part-way: Group G left in place without members.\n" in run.stderr
 
 
 def test_table_labels_each_failure_refused_or_stopped(cli, iam, seed, helper_fails_for):
