@@ -53,10 +53,11 @@ def length_errors(values: Mapping[str, str], where: str) -> list[str]:
             )
     total = input_parameters_length(values)
     if total > INPUT_PARAMETERS_MAX:
+        longest = max(values, key=lambda name: len(values[name]))
         errors.append(
             f"{where}: the rule's InputParameters would be {total} characters; Config accepts "
-            f"at most {INPUT_PARAMETERS_MAX} in all. Shorten "
-            f"{', '.join(sorted(n for n, v in values.items() if v))}."
+            f"at most {INPUT_PARAMETERS_MAX} in all. Shorten {longest} "
+            f"({len(values[longest])} characters)."
         )
     return errors
 
