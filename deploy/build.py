@@ -219,7 +219,7 @@ def render_account(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any
         f"{spec.name}: the AWS Config rule with automatic remediation, for one account."
     )
     template["Parameters"].update(rule_parameters(spec, document))
-    template["Conditions"] = rule_conditions(spec)
+    template["Conditions"].update(rule_conditions(spec))
     template["Resources"]["ConfigRule"] = config_rule(
         spec, function_arn={"Fn::GetAtt": ["RuleFunction", "Arn"]}, depends_on="RulePermission"
     )

@@ -22,6 +22,8 @@ CHANGE_TRIGGERS = [
     {"EventSource": "aws.config", "MessageType": "OversizedConfigurationItemChangeNotification"},
 ]
 PER_ACCOUNT_RESOURCES = {
+    "RuleDeadLetterQueue",
+    "RuleDeadLetterAlarm",
     "RuleLogGroup",
     "RuleRole",
     "RuleFunction",
