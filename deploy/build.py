@@ -44,6 +44,16 @@ PARAMETERS_FILE = ROOT / "parameters.json"
 DOCUMENT_FILE = ROOT / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"
 GUARD_FILE = ROOT / "deploy" / "iam_user_no_direct_policies.guard"
 TEMPLATES = ROOT / "deploy" / "templates"
+CFN_GUARD_FILE = ROOT / "deploy" / "guard" / "cloudformation_checks.guard"
+
+# A checkov skip and the Guard rule of the same concern: the build adds the
+# Guard rule to the resource's Metadata.guard.SuppressedRules, so one reason
+# (the checkov comment) serves both scanners.
+GUARD_RULE_OF_CHECKOV_CHECK = {
+    "CKV_AWS_115": "LAMBDA_CONCURRENCY_CHECK",
+    "CKV_AWS_116": "LAMBDA_DLQ_CHECK",
+    "CKV_AWS_158": "CLOUDWATCH_LOG_GROUP_ENCRYPTED",
+}
 
 MARKER = "@render:"
 
@@ -116,7 +126,21 @@ def render_source(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     unused = set(values) - used
     if unused:
         raise KeyError(f"{name} has no place for rendered values {sorted(unused)}")
+    add_guard_suppressions(rendered)
     return rendered
+
+
+def add_guard_suppressions(template: dict[str, Any]) -> None:
+    """Name in ``Metadata.guard.SuppressedRules`` the Guard rule of each checkov skip."""
+    for resource in template.get("Resources", {}).values():
+        skips = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        rules = [
+            GUARD_RULE_OF_CHECKOV_CHECK[s["id"]]
+            for s in skips
+            if s["id"] in GUARD_RULE_OF_CHECKOV_CHECK
+        ]
+        if rules:
+            resource["Metadata"]["guard"] = {"SuppressedRules": rules}
 
 
 def group_path(spec: RuleSpec, document: Mapping[str, Any]) -> str:
