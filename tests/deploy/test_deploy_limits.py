@@ -27,6 +27,7 @@ from aws_models import (
 from deploy import build, limits
 from deploy.rule_resources import EXEMPT_POLICIES_PARAMETER
 from deploy.rule_spec import FREQUENCIES, RuleSpecError, rule_spec_from_mapping
+from no_direct_policies.automation_runner import DocumentError, resolve_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 FIVE_POLICIES = ",".join(
@@ -122,6 +123,12 @@ def test_account_template_bounds_every_rule_parameter_by_the_input_parameters_li
 
 def test_the_document_bounds_the_exemption_by_the_static_value_limit(document):
     assert document["parameters"][EXEMPT_POLICIES_PARAMETER]["maxChars"] == static_value_max()
+    given = {
+        "IAMResourceId": "AIDAEXAMPLEEXAMPLE1234",
+        "AutomationAssumeRole": "arn:aws:iam::123456789012:role/automation",
+    }
+    with pytest.raises(DocumentError, match="more than maxChars 256"):
+        resolve_parameters(document, {**given, EXEMPT_POLICIES_PARAMETER: FIVE_POLICIES})
 
 
 def test_build_refuses_an_exemption_config_would_refuse(parameters_json, tmp_path):
