@@ -70,19 +70,26 @@ STACK_SET_NAME ?= iam-user-no-direct-policies
 PACK_NAME ?= iam-user-no-direct-policies
 ARTIFACT_BUCKET ?=
 ORG_UNIT_IDS ?=
+# deploy-org: the one region to deploy to (README, Regions).
+REGION ?=
 # e.g. PARAMETER_OVERRIDES="AutomaticRemediation=false ExemptUserNames=breakglass"
 PARAMETER_OVERRIDES ?=
 RDKLIB_PIN = $(shell grep '^rdklib==' requirements/runtime.txt)
 
-.PHONY: package
-package: $(VENV)/.installed ## Build the Lambda zips and render the templates into build/
+# rdklib for the rule's zip, fetched again only when the pin changes.
+build/rdklib/.pin: requirements/runtime.txt
 	rm -rf build/rdklib
 	$(BIN)/python -m pip install --quiet --no-deps --target build/rdklib $(RDKLIB_PIN)
+	echo "$(RDKLIB_PIN)" >$@
+
+.PHONY: package
+package: $(VENV)/.installed build/rdklib/.pin ## Build the Lambda zips and render the templates into build/
 	$(BIN)/python -m deploy.build --out build --rdklib-dir build/rdklib
 
 .PHONY: deploy
 deploy: ## Deploy to one account: make deploy ARTIFACT_BUCKET=<S3 bucket for the Lambda code>
-	@deploy/require-aws.sh deploy ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)"
+	@REGION= PYTHON="$(PYTHON)" PARAMETER_OVERRIDES="$(PARAMETER_OVERRIDES)" \
+		deploy/require-aws.sh deploy ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)"
 	$(MAKE) package
 	aws cloudformation package --template-file build/account.yaml \
 		--s3-bucket "$(ARTIFACT_BUCKET)" --output-template-file build/account.packaged.yaml
@@ -92,16 +99,18 @@ deploy: ## Deploy to one account: make deploy ARTIFACT_BUCKET=<S3 bucket for the
 
 .PHONY: undeploy
 undeploy: ## Remove the one-account stack (groups the remediation created stay)
-	@deploy/require-aws.sh undeploy
+	@REGION= PYTHON="$(PYTHON)" deploy/require-aws.sh undeploy
 	aws cloudformation delete-stack --stack-name "$(STACK_NAME)"
 	aws cloudformation wait stack-delete-complete --stack-name "$(STACK_NAME)"
 
 .PHONY: deploy-org
-deploy-org: ## Organization: make deploy-org ARTIFACT_BUCKET=<bucket> ORG_UNIT_IDS=<ou or root ids>
-	@deploy/require-aws.sh deploy-org ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)" ORG_UNIT_IDS="$(ORG_UNIT_IDS)"
+deploy-org: ## Organization: make deploy-org ARTIFACT_BUCKET=<bucket> ORG_UNIT_IDS=<ou or root ids> REGION=<region>
+	@REGION="$(REGION)" PYTHON="$(PYTHON)" deploy/require-aws.sh deploy-org \
+		ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)" ORG_UNIT_IDS="$(ORG_UNIT_IDS)" REGION="$(REGION)"
 	$(MAKE) package
-	ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)" ORG_UNIT_IDS="$(ORG_UNIT_IDS)" STACK_NAME="$(STACK_NAME)" \
-		STACK_SET_NAME="$(STACK_SET_NAME)" PACK_NAME="$(PACK_NAME)" deploy/deploy-org.sh
+	ARTIFACT_BUCKET="$(ARTIFACT_BUCKET)" ORG_UNIT_IDS="$(ORG_UNIT_IDS)" REGION="$(REGION)" \
+		STACK_NAME="$(STACK_NAME)" STACK_SET_NAME="$(STACK_SET_NAME)" PACK_NAME="$(PACK_NAME)" \
+		PYTHON="$(BIN)/python" deploy/deploy-org.sh
 
 .PHONY: format
 format: $(VENV)/.installed ## Apply ruff's fixes and formatting

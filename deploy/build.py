@@ -1,6 +1,7 @@
 """Render the deployable CloudFormation templates from parameters.json and the SSM document.
 
     python -m deploy.build [--out build] [--rdklib-dir build/rdklib]
+        [--account-id 111122223333 --region eu-west-1 [--partition aws]]
 
 writes ``account.yaml`` (one account: Lambdas, document, roles, rule and
 remediation), ``stackset.yaml`` (the per-account parts alone, for a
@@ -18,12 +19,16 @@ import ast
 import copy
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import yaml
 
+from deploy.limits import length_errors
 from deploy.package import HELPER_ZIP, build_helper_zip, build_rule_zip
+from deploy.regions import region_refusal
 from deploy.rule_resources import (
     AUTOMATION_ROLE_PARAMETER,
     HELPER_FUNCTION_PARAMETER,
@@ -40,8 +45,50 @@ PARAMETERS_FILE = ROOT / "parameters.json"
 DOCUMENT_FILE = ROOT / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"
 GUARD_FILE = ROOT / "deploy" / "iam_user_no_direct_policies.guard"
 TEMPLATES = ROOT / "deploy" / "templates"
+CFN_GUARD_FILE = ROOT / "deploy" / "guard" / "cloudformation_checks.guard"
+
+# A checkov skip and the Guard rule of the same concern: the build adds the
+# Guard rule to the resource's Metadata.guard.SuppressedRules, so one reason
+# (the checkov comment) serves both scanners.
+GUARD_RULE_OF_CHECKOV_CHECK = {
+    "CKV_AWS_115": "LAMBDA_CONCURRENCY_CHECK",
+    "CKV_AWS_116": "LAMBDA_DLQ_CHECK",
+    "CKV_AWS_158": "CLOUDWATCH_LOG_GROUP_ENCRYPTED",
+}
 
 MARKER = "@render:"
+
+
+@dataclass(frozen=True)
+class PackTarget:
+    """Where a conformance pack is put: the ARNs it names are written out for this account.
+
+    For an organization pack, ``account_id`` is the management account's:
+    Config puts each member account's ID in its place.
+    """
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+    def __post_init__(self) -> None:
+        if not (len(self.account_id) == 12 and self.account_id.isdigit()):
+            raise RuleSpecError(
+                f"account ID {self.account_id!r} is not 12 digits; pass the account that puts "
+                "the pack (the management account for an organization pack)."
+            )
+        refusal = region_refusal(self.region)
+        if refusal:
+            raise RuleSpecError(refusal)
+        partitions = botocore.session.get_session().get_available_partitions()
+        if self.partition not in partitions:
+            raise RuleSpecError(
+                f"partition {self.partition!r} is not one of {', '.join(partitions)}."
+            )
+
+
+# Renders the pack for tests and `make benchmark`; the command line never writes it.
+EXAMPLE_PACK_TARGET = PackTarget(account_id="123456789012", region="us-east-1")
 
 
 class _BlockStyleDumper(yaml.SafeDumper):
@@ -80,7 +127,21 @@ def render_source(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     unused = set(values) - used
     if unused:
         raise KeyError(f"{name} has no place for rendered values {sorted(unused)}")
+    add_guard_suppressions(rendered)
     return rendered
+
+
+def add_guard_suppressions(template: dict[str, Any]) -> None:
+    """Name in ``Metadata.guard.SuppressedRules`` the Guard rule of each checkov skip."""
+    for resource in template.get("Resources", {}).values():
+        skips = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        rules = [
+            GUARD_RULE_OF_CHECKOV_CHECK[s["id"]]
+            for s in skips
+            if s["id"] in GUARD_RULE_OF_CHECKOV_CHECK
+        ]
+        if rules:
+            resource["Metadata"]["guard"] = {"SuppressedRules": rules}
 
 
 def group_path(spec: RuleSpec, document: Mapping[str, Any]) -> str:
@@ -195,7 +256,7 @@ def render_account(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any
         f"{spec.name}: the AWS Config rule with automatic remediation, for one account."
     )
     template["Parameters"].update(rule_parameters(spec, document))
-    template["Conditions"] = rule_conditions(spec)
+    template["Conditions"].update(rule_conditions(spec))
     template["Resources"]["ConfigRule"] = config_rule(
         spec, function_arn={"Fn::GetAtt": ["RuleFunction", "Arn"]}, depends_on="RulePermission"
     )
@@ -210,11 +271,20 @@ def render_account(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any
 
 
 def render_conformance_pack(
-    spec: RuleSpec, document: Mapping[str, Any], guard_text: str
+    spec: RuleSpec,
+    document: Mapping[str, Any],
+    guard_text: str,
+    target: PackTarget = EXAMPLE_PACK_TARGET,
 ) -> dict[str, Any]:
-    """The conformance pack: the Lambda rule and remediation, or the Guard rule (a parameter)."""
+    """The conformance pack: the Lambda rule and remediation, or the Guard rule (a parameter).
+
+    The rule's Lambda and the automation role are plain ARNs naming ``target``'s
+    account: a pack supports no ``Fn::Sub``, and none at all for AutomationAssumeRole.
+    """
+    names = _names(spec)
     values = {
-        **_names(spec),
+        "helper_function_name": names["helper_function_name"],
+        "document_name": names["document_name"],
         "guard_rule_name": f"{spec.name}_GUARD",
         "guard_rule_description": f"{spec.description} Detection only (Guard policy, no Lambda).",
         "resource_types": list(spec.resource_types),
@@ -222,19 +292,21 @@ def render_conformance_pack(
         "guard_policy_text": guard_text,
     }
     pack = render_source("conformance-pack.yaml", values)
-    pack["Parameters"].update(rule_parameters(spec, document))
+    pack["Parameters"].update(rule_parameters(spec, document, for_pack=True))
     pack["Conditions"].update(rule_conditions(spec))
-    arn = (
-        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${RuleFunctionName}"
+    function_arn = (
+        f"arn:{target.partition}:lambda:{target.region}:{target.account_id}"
+        f":function:{names['rule_function_name']}"
     )
-    rule = config_rule(spec, function_arn={"Fn::Sub": arn}, depends_on=None)
+    role_arn = (
+        f"arn:{target.partition}:iam::{target.account_id}:role/{names['automation_role_name']}"
+    )
+    rule = config_rule(spec, function_arn=function_arn, depends_on=None)
     remediation = remediation_configuration(
         spec,
         rule_logical_id="ConfigRule",
         document_name={"Ref": "RemediationDocumentName"},
-        automation_role_arn={
-            "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AutomationRoleName}"
-        },
+        automation_role_arn=role_arn,
         helper_function_name={"Ref": "HelperFunctionName"},
     )
     pack["Resources"] = {
@@ -245,11 +317,21 @@ def render_conformance_pack(
     return pack
 
 
+def check_lengths(spec: RuleSpec) -> None:
+    """Refuse rule parameter defaults that Config would refuse (deploy.limits)."""
+    errors = length_errors(spec.input_parameters, "parameters.json")
+    if errors:
+        raise RuleSpecError(" ".join(errors))
+
+
 def render_all(
-    parameters_file: Path | None = None, document_file: Path | None = None
+    parameters_file: Path | None = None,
+    document_file: Path | None = None,
+    pack_target: PackTarget = EXAMPLE_PACK_TARGET,
 ) -> dict[str, dict[str, Any]]:
     """Every deployable template, by file name (from the project's own files by default)."""
     spec = load_rule_spec(parameters_file or PARAMETERS_FILE)
+    check_lengths(spec)
     document_file = document_file or DOCUMENT_FILE
     if not document_file.is_file():
         raise RuleSpecError(f"The SSM document {document_file} is missing; it is rendered in.")
@@ -258,7 +340,7 @@ def render_all(
     return {
         "account.yaml": render_account(spec, document),
         "stackset.yaml": render_stackset(spec, document),
-        "conformance-pack.yaml": render_conformance_pack(spec, document, guard_text),
+        "conformance-pack.yaml": render_conformance_pack(spec, document, guard_text, pack_target),
     }
 
 
@@ -270,11 +352,15 @@ def dump_template(template: Mapping[str, Any]) -> str:
     )
 
 
-def write_templates(out_dir: Path) -> list[Path]:
-    """Render every template into ``out_dir``; returns the paths written."""
+def write_templates(out_dir: Path, pack_target: PackTarget | None = None) -> list[Path]:
+    """Render the templates into ``out_dir`` (the pack only for a target); returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, template in render_all().items():
+    templates = render_all(pack_target=pack_target or EXAMPLE_PACK_TARGET)
+    if pack_target is None:
+        del templates["conformance-pack.yaml"]
+        (out_dir / "conformance-pack.yaml").unlink(missing_ok=True)
+    for name, template in templates.items():
         path = out_dir / name
         path.write_text(dump_template(template), encoding="utf-8")
         written.append(path)
@@ -288,9 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rdklib-dir", type=Path, help="pip --target folder with rdklib: also build the zips"
     )
+    parser.add_argument(
+        "--account-id", help="the account that puts the pack (an organization's management account)"
+    )
+    parser.add_argument("--region", help="the one region the pack goes to")
+    parser.add_argument("--partition", default="aws", help="the account's partition (default aws)")
     args = parser.parse_args(argv)
     try:
-        written = write_templates(args.out)
+        target = None
+        if args.account_id or args.region:
+            if not (args.account_id and args.region):
+                raise RuleSpecError("pass both --account-id and --region to write the pack.")
+            target = PackTarget(args.account_id, args.region, args.partition)
+        written = write_templates(args.out, target)
         if args.rdklib_dir is not None:
             code_key = load_rule_spec(PARAMETERS_FILE).code_key
             written.append(build_rule_zip(args.out, args.rdklib_dir, code_key))
@@ -300,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(f"wrote {path}")
+    if target is None:
+        print("conformance-pack.yaml not written: pass --account-id and --region for it.")
     return 0
 
 

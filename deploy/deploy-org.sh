@@ -1,60 +1,132 @@
 #!/bin/sh
-# `make deploy-org`: roll the rule and its remediation out to an AWS Organization.
-# Run from the management account (or a delegated administrator for
-# CloudFormation StackSets and AWS Config), after `make package`.
+# `make deploy-org`: roll the rule and its remediation out to an AWS Organization,
+# in the one region the user names (REGION). Run from the management account or
+# from a delegated administrator for CloudFormation StackSets and AWS Config,
+# after `make package`.
 #
-#   1. Upload the Lambda zips and create (or update) the service-managed
+#   1. Find the management account (organizations describe-organization) and
+#      whether this is it; a delegated administrator calls the StackSet APIs
+#      with --call-as DELEGATED_ADMIN. Render the pack for the management
+#      account: Config puts each member's ID in the ARNs it names.
+#   2. Upload the Lambda zips and create (or update) the service-managed
 #      StackSet of the per-account resources, with automatic deployment, and
-#      deploy it to the target OUs in this region.
-#   2. Deploy the same per-account template as a plain stack in this account:
-#      service-managed StackSets never deploy to the management account.
-#   3. Create (or update) the organization conformance pack: the rule and its
-#      remediation in every account.
+#      deploy it to the target OUs in REGION; wait for it.
+#   3. From the management account only: deploy the same per-account template
+#      there as a plain stack (service-managed StackSets never deploy to the
+#      management account). From a delegated administrator the management
+#      account is left out of the pack instead: a stack here would land in the
+#      delegated administrator's own account, not there.
+#   4. Create (or update) the organization conformance pack, with every account
+#      the StackSet does not cover (outside ORG_UNIT_IDS) in ExcludedAccounts.
 #
 # Environment (set by the Makefile): ARTIFACT_BUCKET, ORG_UNIT_IDS
-# (comma-separated OU or root IDs), STACK_SET_NAME, STACK_NAME, PACK_NAME.
+# (comma-separated OU or root IDs), REGION, STACK_SET_NAME, STACK_NAME,
+# PACK_NAME; PYTHON (default .venv/bin/python) renders the pack.
 set -eu
 cd "$(dirname "$0")/.."
-region="${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region)}}"
+python="${PYTHON:-.venv/bin/python}"
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION" LC_ALL=C
+# Config's limit on ExcludedAccounts (its API model).
+excluded_max=1000
+
+fail() {
+    echo "make deploy-org: $*" >&2
+    exit 2
+}
+
+caller=$(aws sts get-caller-identity --query Account --output text)
+organization=$(aws organizations describe-organization \
+    --query '[Organization.MasterAccountId,Organization.MasterAccountArn]' --output text)
+management=$(echo "$organization" | cut -f1)
+partition=$(echo "$organization" | cut -f2 | cut -d: -f2)
+if [ "$caller" = "$management" ]; then
+    call_as=SELF
+else
+    call_as=DELEGATED_ADMIN
+    echo "running as delegated administrator $caller for management account $management"
+fi
+
+# The accounts under the targets, OUs followed down to their children.
+accounts_under() {
+    for parent in "$@"; do
+        case "$parent" in
+        r-*) aws organizations list-accounts --query 'Accounts[].Id' --output text ;;
+        *)
+            aws organizations list-accounts-for-parent --parent-id "$parent" \
+                --query 'Accounts[].Id' --output text
+            children=$(aws organizations list-organizational-units-for-parent --parent-id "$parent" \
+                --query 'OrganizationalUnits[].Id' --output text)
+            # shellcheck disable=SC2086 # one word per OU ID
+            [ -z "$children" ] || accounts_under $children ;;
+        esac
+    done
+}
+one_per_line() { tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u; }
+
+# shellcheck disable=SC2046 # one word per OU ID
+accounts_under $(echo "$ORG_UNIT_IDS" | tr ',' ' ') | one_per_line >build/targeted-accounts.txt
+# Step 3 covers the management account from itself; nothing covers it from elsewhere.
+if [ "$call_as" = SELF ]; then
+    { cat build/targeted-accounts.txt; echo "$management"; } | one_per_line >build/covered-accounts.txt
+else
+    grep -vx "$management" build/targeted-accounts.txt >build/covered-accounts.txt || true
+fi
+aws organizations list-accounts --query 'Accounts[].Id' --output text | one_per_line |
+    comm -23 - build/covered-accounts.txt >build/excluded-accounts.txt
+excluded_count=$(wc -l <build/excluded-accounts.txt | tr -d ' ')
+[ "$excluded_count" -le "$excluded_max" ] ||
+    fail "$excluded_count accounts lie outside ORG_UNIT_IDS, more than the $excluded_max a conformance pack can exclude. Target a root or fewer, larger OUs."
+excluded_json="[$(sed 's/.*/"&"/' build/excluded-accounts.txt | paste -sd, -)]"
+
+"$python" -m deploy.build --out build --account-id "$management" --region "$REGION" \
+    --partition "$partition" >/dev/null
 
 aws cloudformation package --template-file build/stackset.yaml \
     --s3-bucket "$ARTIFACT_BUCKET" --output-template-file build/stackset.packaged.yaml
 
-if aws cloudformation describe-stack-set --stack-set-name "$STACK_SET_NAME" >/dev/null 2>&1; then
+if aws cloudformation describe-stack-set --stack-set-name "$STACK_SET_NAME" \
+    --call-as "$call_as" >/dev/null 2>&1; then
     operation=$(aws cloudformation update-stack-set --stack-set-name "$STACK_SET_NAME" \
         --template-body file://build/stackset.packaged.yaml --capabilities CAPABILITY_NAMED_IAM \
-        --query OperationId --output text)
+        --call-as "$call_as" --query OperationId --output text)
 else
     aws cloudformation create-stack-set --stack-set-name "$STACK_SET_NAME" \
         --template-body file://build/stackset.packaged.yaml --capabilities CAPABILITY_NAMED_IAM \
         --permission-model SERVICE_MANAGED \
-        --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false
+        --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false --call-as "$call_as"
     operation=$(aws cloudformation create-stack-instances --stack-set-name "$STACK_SET_NAME" \
-        --deployment-targets "OrganizationalUnitIds=$ORG_UNIT_IDS" --regions "$region" \
+        --deployment-targets "OrganizationalUnitIds=$ORG_UNIT_IDS" --regions "$REGION" \
         --operation-preferences FailureTolerancePercentage=0,MaxConcurrentPercentage=25 \
-        --query OperationId --output text)
+        --call-as "$call_as" --query OperationId --output text)
 fi
 
 # The conformance pack's rule needs the Lambdas in every account first.
 echo "waiting for StackSet operation $operation"
 while :; do
     status=$(aws cloudformation describe-stack-set-operation --stack-set-name "$STACK_SET_NAME" \
-        --operation-id "$operation" --query StackSetOperation.Status --output text)
+        --operation-id "$operation" --call-as "$call_as" \
+        --query StackSetOperation.Status --output text)
     case "$status" in
     SUCCEEDED) break ;;
     FAILED | STOPPED)
         echo "StackSet operation $operation ended $status: see" \
-            "'aws cloudformation list-stack-set-operation-results --stack-set-name $STACK_SET_NAME --operation-id $operation'" >&2
+            "'aws cloudformation list-stack-set-operation-results --stack-set-name $STACK_SET_NAME --operation-id $operation --call-as $call_as'" >&2
         exit 1 ;;
-    *) sleep 15 ;;
+    *) sleep "${POLL_SECONDS:-15}" ;;
     esac
 done
 
-aws cloudformation deploy --template-file build/stackset.packaged.yaml \
-    --stack-name "$STACK_NAME" --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset
+if [ "$call_as" = SELF ]; then
+    aws cloudformation deploy --template-file build/stackset.packaged.yaml \
+        --stack-name "$STACK_NAME" --capabilities CAPABILITY_NAMED_IAM --no-fail-on-empty-changeset
+else
+    echo "the management account $management is left out of the pack: the StackSet cannot" \
+        "deploy there; run 'make deploy-org' from it to include it"
+fi
 
+echo "excluding $excluded_count accounts outside ORG_UNIT_IDS from the pack"
 aws configservice put-organization-conformance-pack \
     --organization-conformance-pack-name "$PACK_NAME" \
-    --template-body file://build/conformance-pack.yaml
-echo "organization conformance pack $PACK_NAME requested; follow it with" \
-    "'aws configservice describe-organization-conformance-pack-statuses'"
+    --template-body file://build/conformance-pack.yaml --excluded-accounts "$excluded_json"
+echo "organization conformance pack $PACK_NAME requested in $REGION; follow it with" \
+    "'aws configservice describe-organization-conformance-pack-statuses --region $REGION'"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from deploy.limits import STATIC_VALUE_MAX, longest_single_value
 from deploy.rule_spec import RemediationSpec, RuleSpec, RuleSpecError
 
 # The remediation document's parameters that name deployed resources: the
@@ -37,21 +38,28 @@ def _passes_exemptions(spec: RuleSpec) -> bool:
     return spec.remediation is not None and EXEMPT_POLICIES_PARAMETER in spec.input_parameters
 
 
-def rule_parameters(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any]:
+def rule_parameters(
+    spec: RuleSpec, document: Mapping[str, Any], *, for_pack: bool = False
+) -> dict[str, Any]:
     """Template parameters: one per rule input parameter, plus automatic remediation on/off.
 
     The rule parameter the remediation also receives (``ExemptPolicyArns``)
     takes the SSM document's ``allowedPattern``, so a value the document would
-    refuse fails the deployment instead of every remediation run.
+    refuse fails the deployment instead of every remediation run. A stack's
+    parameters also take ``MaxLength`` from Config's limits (deploy.limits); a
+    pack keeps to what AWS's published packs use (no MaxLength or
+    ConstraintDescription), and the build and the preflight check its lengths.
     """
-    parameters: dict[str, Any] = {
-        name: {
+    single_max = longest_single_value(list(spec.input_parameters))
+    parameters: dict[str, Any] = {}
+    for name, default in spec.input_parameters.items():
+        parameters[name] = {
             "Type": "String",
             "Description": f"Rule parameter {name} (see the README's parameters table).",
             "Default": default,
         }
-        for name, default in spec.input_parameters.items()
-    }
+        if not for_pack:
+            parameters[name]["MaxLength"] = single_max
     if _passes_exemptions(spec):
         declared = document.get("parameters", {}).get(EXEMPT_POLICIES_PARAMETER)
         if declared is None:
@@ -67,12 +75,15 @@ def rule_parameters(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, An
                     "match the SSM document's allowedPattern for it; write comma-separated "
                     "managed policy ARNs, or nothing."
                 )
-            parameters[EXEMPT_POLICIES_PARAMETER].update(
-                AllowedPattern=pattern,
-                ConstraintDescription="comma-separated managed policy ARNs such as "
-                "arn:aws:iam::aws:policy/IAMUserChangePassword, or empty; "
-                "the remediation's SSM document accepts nothing else.",
-            )
+            parameters[EXEMPT_POLICIES_PARAMETER]["AllowedPattern"] = pattern
+            if not for_pack:
+                parameters[EXEMPT_POLICIES_PARAMETER].update(
+                    MaxLength=STATIC_VALUE_MAX,
+                    ConstraintDescription="comma-separated managed policy ARNs such as "
+                    "arn:aws:iam::aws:policy/IAMUserChangePassword, at most "
+                    f"{STATIC_VALUE_MAX} characters in all (Config's limit on a remediation "
+                    "parameter), or empty; the remediation's SSM document accepts nothing else.",
+                )
     if spec.remediation is not None:
         parameters["AutomaticRemediation"] = {
             "Type": "String",

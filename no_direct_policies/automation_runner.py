@@ -6,7 +6,7 @@ document is exercised here: ``validate_document`` rejects anything this runner
 take, ``{{ }}`` references to undeclared parameters or to outputs of steps that
 have not run yet, unknown step targets - and ``run_document`` executes the
 steps in order with parameters checked against their declared type,
-``allowedPattern`` and ``allowedValues``.
+``allowedPattern``, ``allowedValues`` and ``maxChars``.
 
 Supported actions (with AWS's semantics, as documented):
 - ``aws:invokeLambdaFunction``: calls ``invoke_lambda(FunctionName, payload)``;
@@ -46,7 +46,7 @@ _REFERENCE = re.compile(r"\{\{\s*([\w.:-]+)\s*\}\}")
 _TOP_LEVEL = {"description", "schemaVersion", "assumeRole", "parameters", "mainSteps", "outputs"}
 _STEP_KEYS = {"name", "action", "inputs", "outputs", "description", "onFailure", "nextStep"}
 _STEP_KEYS |= {"isEnd", "isCritical", "maxAttempts", "timeoutSeconds"}
-_PARAMETER_KEYS = {"type", "description", "default", "allowedPattern", "allowedValues"}
+_PARAMETER_KEYS = {"type", "description", "default", "allowedPattern", "allowedValues", "maxChars"}
 _PARAMETER_TYPES: dict[str, type | tuple[type, ...]] = {
     "String": str,
     "Boolean": bool,
@@ -209,6 +209,10 @@ def _check_value(name: str, spec: Mapping[str, Any], value: Any) -> None:
         )
     if "allowedValues" in spec and value not in spec["allowedValues"]:
         raise DocumentError(f"parameter {name}: {value!r} is not one of {spec['allowedValues']}")
+    if "maxChars" in spec and len(str(value)) > spec["maxChars"]:
+        raise DocumentError(
+            f"parameter {name}: {len(str(value))} characters, more than maxChars {spec['maxChars']}"
+        )
 
 
 def resolve_parameters(document: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:

@@ -110,9 +110,11 @@ def test_rule_role_allows_exactly_the_calls_of_the_rule_and_rdklib(roles_templat
         "config:GetComplianceDetailsByConfigRule",
         "iam:GetAccountAuthorizationDetails",
     }
+    # Lambda itself sends a failed event to the dead-letter queue, as the function's role.
     assert role_actions(roles_template, "RuleRole") == called | {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "sqs:SendMessage",
     }
     # AssumeRoleMode false: the rule never assumes Config's role.
     assert not any(a.startswith("sts:") for a in role_actions(roles_template, "RuleRole"))
@@ -121,6 +123,11 @@ def test_rule_role_allows_exactly_the_calls_of_the_rule_and_rdklib(roles_templat
 def test_rule_role_writes_only_its_own_log_group(roles_template):
     own_group = {"Fn::GetAtt": ["RuleLogGroup", "Arn"]}
     assert statement_resources(roles_template, "RuleRole", "logs:PutLogEvents") == [own_group]
+
+
+def test_rule_role_sends_only_to_its_own_dead_letter_queue(roles_template):
+    own_queue = {"Fn::GetAtt": ["RuleDeadLetterQueue", "Arn"]}
+    assert statement_resources(roles_template, "RuleRole", "sqs:SendMessage") == [own_queue]
 
 
 # --- The helper's role: measured against the helper itself --------------

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from deploy.regions import NO_IAM_RECORDING, NO_REMEDIATION_CONFIGURATION, region_refusal
+
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PATH = "/usr/bin:/bin"
 STUB_AWS = f"""#!{sys.executable}
 import os, sys
 import boto3
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
 args = sys.argv[1:]
 if args[:2] == ["configure", "get"]:
@@ -38,6 +40,9 @@ if args[:2] == ["sts", "get-caller-identity"]:
             f"\\n{{error}}. You can configure credentials by running \\"aws configure\\".\\n"
         )
         sys.exit(253)
+    except EndpointConnectionError as error:
+        sys.stderr.write(f"\\n{{error}}\\n")
+        sys.exit(255)
     sys.exit(0)
 sys.exit(f"the preflight made an unexpected call: aws {{' '.join(args)}}")
 """
@@ -80,9 +85,16 @@ def own_lines(result) -> list[str]:
     return [line for line in lines if line and not line.startswith("make: ***")]
 
 
+TARGET_VARIABLES = {
+    "deploy": ["ARTIFACT_BUCKET=my-artifacts"],
+    "undeploy": [],
+    "deploy-org": ["ARTIFACT_BUCKET=my-artifacts", "ORG_UNIT_IDS=r-abcd", "REGION=eu-west-1"],
+}
+
+
 @pytest.mark.parametrize("target", ["deploy", "undeploy", "deploy-org"])
 def test_without_the_aws_cli_each_target_says_so_in_one_line(tmp_path, target):
-    result = make(target, tmp_path, SYSTEM_PATH, AWS_REGION="eu-west-1")
+    result = make(target, tmp_path, SYSTEM_PATH, *TARGET_VARIABLES[target], AWS_REGION="eu-west-1")
     assert result.returncode != 0
     assert own_lines(result) == [
         f"make {target}: the AWS CLI ('aws') is not on PATH. Install it "
@@ -90,8 +102,29 @@ def test_without_the_aws_cli_each_target_says_so_in_one_line(tmp_path, target):
     ]
 
 
+@pytest.mark.parametrize(
+    ("target", "missing"),
+    [("deploy", "ARTIFACT_BUCKET"), ("deploy-org", "ARTIFACT_BUCKET"), ("deploy-org", "REGION")],
+)
+def test_a_missing_variable_is_reported_first_before_any_aws_call(tmp_path, target, missing):
+    # No AWS CLI, no credentials, no region: the variable still comes first.
+    variables = [v for v in TARGET_VARIABLES[target] if not v.startswith(f"{missing}=")]
+    result = make(target, tmp_path, SYSTEM_PATH, *variables)
+    assert result.returncode != 0
+    assert own_lines(result) == [
+        f"make {target}: {missing} is not set. Run 'make {target} {missing}=<value>' "
+        "(see README, Deployment)."
+    ]
+
+
 def test_without_credentials_deploy_says_so_in_one_line(tmp_path, stub_bin):
-    result = make("deploy", tmp_path, f"{stub_bin}:{SYSTEM_PATH}", AWS_REGION="eu-west-1")
+    result = make(
+        "deploy",
+        tmp_path,
+        f"{stub_bin}:{SYSTEM_PATH}",
+        *TARGET_VARIABLES["deploy"],
+        AWS_REGION="eu-west-1",
+    )
     assert result.returncode != 0
     assert own_lines(result) == [
         "make deploy: no AWS credentials found. Run 'aws configure' or 'aws sso login', "
@@ -100,44 +133,59 @@ def test_without_credentials_deploy_says_so_in_one_line(tmp_path, stub_bin):
 
 
 def test_without_a_region_deploy_says_so_in_one_line(tmp_path, stub_bin):
-    result = make("deploy", tmp_path, f"{stub_bin}:{SYSTEM_PATH}")
+    result = make("deploy", tmp_path, f"{stub_bin}:{SYSTEM_PATH}", *TARGET_VARIABLES["deploy"])
     assert result.returncode != 0
     assert own_lines(result) == [
         "make deploy: no AWS region is set. Run 'aws configure set region <region>' or export "
-        "AWS_REGION (deploy IAM rules in the one region where Config records IAM users)."
+        "AWS_REGION (one region per account where Config records IAM users: see README, Regions)."
     ]
 
 
-def test_with_credentials_deploy_asks_for_the_artifact_bucket_before_building(tmp_path, stub_bin):
+def test_an_unreachable_endpoint_is_reported_as_a_network_failure(tmp_path, stub_bin):
     result = make(
         "deploy",
         tmp_path,
         f"{stub_bin}:{SYSTEM_PATH}",
+        *TARGET_VARIABLES["deploy"],
         AWS_REGION="eu-west-1",
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
-        STUB_AWS_MOTO="1",
+        # Nothing listens on port 9 (discard) of the loopback address.
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_MAX_ATTEMPTS="1",
     )
     assert result.returncode != 0
-    assert own_lines(result) == [
-        "make deploy: ARTIFACT_BUCKET is not set. Run 'make deploy ARTIFACT_BUCKET=<value>' "
-        "(see README, Deployment)."
-    ]
+    (line,) = own_lines(result)
+    assert line.startswith("make deploy: could not reach AWS (")
+    assert line.endswith("Check the network, a proxy or AWS_ENDPOINT_URL, then retry.")
+    assert "credentials" not in line
 
 
-def test_deploy_org_asks_for_the_organizational_units(tmp_path, stub_bin):
+@pytest.mark.parametrize("region", sorted(NO_REMEDIATION_CONFIGURATION | NO_IAM_RECORDING))
+def test_deploy_org_refuses_a_region_where_the_rule_cannot_run(tmp_path, stub_bin, region):
+    variables = [v for v in TARGET_VARIABLES["deploy-org"] if not v.startswith("REGION=")]
     result = make(
-        "deploy-org",
+        "deploy-org", tmp_path, f"{stub_bin}:{SYSTEM_PATH}", *variables, f"REGION={region}"
+    )
+    assert result.returncode != 0
+    (line,) = own_lines(result)
+    assert line == f"make deploy-org: {region_refusal(region)}"
+
+
+def test_deploy_refuses_an_override_longer_than_config_accepts(tmp_path):
+    exempt = ",".join(
+        f"arn:aws:iam::123456789012:policy/platform/KeepPolicy{n:03d}" for n in range(6)
+    )
+    result = make(
+        "deploy",
         tmp_path,
-        f"{stub_bin}:{SYSTEM_PATH}",
-        "ARTIFACT_BUCKET=my-artifacts",
-        AWS_REGION="eu-west-1",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        STUB_AWS_MOTO="1",
+        SYSTEM_PATH,
+        *TARGET_VARIABLES["deploy"],
+        f"PARAMETER_OVERRIDES=ExemptPolicyArns={exempt}",
     )
     assert result.returncode != 0
     assert own_lines(result) == [
-        "make deploy-org: ORG_UNIT_IDS is not set. Run 'make deploy-org ORG_UNIT_IDS=<value>' "
-        "(see README, Deployment)."
+        f"make deploy: PARAMETER_OVERRIDES: ExemptPolicyArns is {len(exempt)} characters; Config "
+        "accepts at most 256 in a remediation parameter. Exempt fewer policies "
+        "(see README, Exempting many policies)."
     ]

@@ -1,171 +1,300 @@
-"""deploy/deploy-org.sh issues the AWS CLI calls of an Organization rollout, in order.
+"""`make deploy-org` against a moto server: management account, delegated administrator, some OUs.
 
-A stand-in ``aws`` records every call and answers as the CLI would; no AWS
-account is involved.
+The real AWS CLI talks to a moto server holding an Organization (a root, two
+OUs, one nested, and member accounts), an S3 bucket and CloudFormation. A thin
+``aws`` in front of it records every call and answers only what moto cannot:
+``sts get-caller-identity`` as a delegated administrator (moto has one
+identity per server), ``put-organization-conformance-pack`` with a
+template body (moto accepts only an S3 URI) and, for a root target, the
+StackSet instances (moto deploys them to the management account too, which
+service-managed StackSets never do). No AWS account is involved.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "deploy" / "deploy-org.sh"
+REAL_AWS = shutil.which("aws")
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
+REGION = "eu-west-1"
+BUCKET = "org-artifacts"
+pytestmark = pytest.mark.skipif(REAL_AWS is None, reason="the AWS CLI is not installed")
+
 RECORDING_AWS = f"""#!{sys.executable}
 import json, os, sys
 
 args = sys.argv[1:]
 with open(os.environ["AWS_CALLS"], "a") as log:
     log.write(json.dumps(args) + "\\n")
-command = args[:2]
-if command == ["cloudformation", "describe-stack-set"]:
-    sys.exit(0 if os.environ.get("STACK_SET_EXISTS") else 255)
-if command[0] == "cloudformation" and command[1] in ("create-stack-instances", "update-stack-set"):
-    print("op-1")
-elif command == ["cloudformation", "describe-stack-set-operation"]:
-    print(os.environ.get("OPERATION_STATUS", "SUCCEEDED"))
+if args[:2] == ["sts", "get-caller-identity"] and os.environ.get("CALLER_ACCOUNT"):
+    print(os.environ["CALLER_ACCOUNT"])
+    sys.exit(0)
+if args[:2] == ["configservice", "put-organization-conformance-pack"]:
+    print(json.dumps({{"OrganizationConformancePackArn": "arn:aws:config:pack"}}))
+    sys.exit(0)
+if os.environ.get("STUB_STACK_INSTANCES"):
+    if args[:2] == ["cloudformation", "create-stack-instances"]:
+        print("op-1")
+        sys.exit(0)
+    if args[:2] == ["cloudformation", "describe-stack-set-operation"]:
+        print(os.environ.get("OPERATION_STATUS", "SUCCEEDED"))
+        sys.exit(0)
+os.execv({REAL_AWS!r}, [{REAL_AWS!r}, *args])
 """
-PACKAGE = [
-    "cloudformation",
-    "package",
-    "--template-file",
-    "build/stackset.yaml",
-    "--s3-bucket",
-    "my-artifacts",
-    "--output-template-file",
-    "build/stackset.packaged.yaml",
-]
-WAIT = [
-    "cloudformation",
-    "describe-stack-set-operation",
-    "--stack-set-name",
-    "rule-set",
-    "--operation-id",
-    "op-1",
-    "--query",
-    "StackSetOperation.Status",
-    "--output",
-    "text",
-]
-MANAGEMENT_ACCOUNT_STACK = [
-    "cloudformation",
-    "deploy",
-    "--template-file",
-    "build/stackset.packaged.yaml",
-    "--stack-name",
-    "rule-stack",
-    "--capabilities",
-    "CAPABILITY_NAMED_IAM",
-    "--no-fail-on-empty-changeset",
-]
-PACK = [
-    "configservice",
-    "put-organization-conformance-pack",
-    "--organization-conformance-pack-name",
-    "rule-pack",
-    "--template-body",
-    "file://build/conformance-pack.yaml",
-]
-TEMPLATE_BODY = ["--template-body", "file://build/stackset.packaged.yaml"]
 
 
-def run_script(tmp_path: Path, **env: str):
-    """Run deploy-org.sh with the recording ``aws``; returns (result, recorded calls)."""
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server for this module."""
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - the venv's own moto server
+        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)  # noqa: S310 - local
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield endpoint
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def organization(moto_endpoint, monkeypatch) -> dict[str, Any]:
+    """A fresh Organization: the management account at the root, OUs with member accounts.
+
+    root: management, loose-member
+      ou Workloads: workload-1
+        ou Prod (nested): prod-1
+      ou Sandbox: sandbox-1
+    """
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(request, timeout=5)  # noqa: S310 - local
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    orgs = boto3.client("organizations", region_name=REGION)
+    management = orgs.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
+    root = orgs.list_roots()["Roots"][0]["Id"]
+
+    def ou(parent: str, name: str) -> str:
+        return orgs.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"][
+            "Id"
+        ]
+
+    def account(name: str, parent: str) -> str:
+        status = orgs.create_account(AccountName=name, Email=f"{name}@example.com")
+        account_id = status["CreateAccountStatus"]["AccountId"]
+        if parent != root:
+            orgs.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
+        return account_id
+
+    workloads = ou(root, "Workloads")
+    prod = ou(workloads, "Prod")
+    sandbox = ou(root, "Sandbox")
+    boto3.client("s3", region_name=REGION).create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    return {
+        "management": management,
+        "root": root,
+        "workloads": workloads,
+        "sandbox": sandbox,
+        "loose-member": account("loose-member", root),
+        "workload-1": account("workload-1", workloads),
+        "prod-1": account("prod-1", prod),
+        "sandbox-1": account("sandbox-1", sandbox),
+    }
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """The project in its own folder, so each rollout has its own build/.
+
+    The virtual environment is linked, and rdklib is put where `make package`
+    looks for it, from that environment: no download.
+    """
+    copy = tmp_path / "project"
+    shutil.copytree(
+        ROOT,
+        copy,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".venv*", "build", ".git", "*_cache", "__pycache__"),
+    )
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    site = Path(boto3.__file__).parent.parent
+    shutil.copytree(site / "rdklib", copy / "build" / "rdklib" / "rdklib")
+    pin = next(
+        line
+        for line in (ROOT / "requirements" / "runtime.txt").read_text().splitlines()
+        if line.startswith("rdklib==")
+    )
+    (copy / "build" / "rdklib" / ".pin").write_text(pin + "\n")
+    return copy
+
+
+def deploy_org(tmp_path: Path, org_unit_ids: str, **env: str):
+    """``make deploy-org`` in a copy of the project through the recording ``aws``.
+
+    Returns (result, recorded calls, the copy's rendered conformance pack).
+    """
+    project = project_copy(tmp_path)
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(parents=True)
     (bin_dir / "aws").write_text(RECORDING_AWS)
     (bin_dir / "aws").chmod(0o755)
     calls = tmp_path / "calls.jsonl"
-    result = subprocess.run(  # noqa: S603 - fixed argv: the project's own script
-        ["/bin/sh", str(SCRIPT)],
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MAKE"))
+    }
+    result = subprocess.run(  # noqa: S603 - fixed argv; PATH is the test's own
+        [  # noqa: S607 - make as the user runs it
+            "make",
+            "-s",
+            "-C",
+            str(project),
+            "deploy-org",
+            f"ARTIFACT_BUCKET={BUCKET}",
+            f"ORG_UNIT_IDS={org_unit_ids}",
+            f"REGION={REGION}",
+            "STACK_SET_NAME=rule-set",
+            "STACK_NAME=rule-stack",
+            "PACK_NAME=rule-pack",
+        ],
         capture_output=True,
         text=True,
         check=False,
-        timeout=60,
+        timeout=240,
         env={
-            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            **environment,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "HOME": str(tmp_path),
+            "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
             "AWS_CALLS": str(calls),
-            "AWS_REGION": "eu-west-1",
-            "ARTIFACT_BUCKET": "my-artifacts",
-            "ORG_UNIT_IDS": "ou-ab12-11111111,ou-ab12-22222222",
-            "STACK_SET_NAME": "rule-set",
-            "STACK_NAME": "rule-stack",
-            "PACK_NAME": "rule-pack",
             **env,
         },
     )
     recorded = [json.loads(line) for line in calls.read_text().splitlines()]
-    return result, recorded
+    pack = project / "build" / "conformance-pack.yaml"
+    return result, recorded, pack.read_text() if pack.exists() else ""
 
 
-def test_first_rollout_creates_a_service_managed_stackset_then_the_pack(tmp_path):
-    result, calls = run_script(tmp_path)
+def calls_to(calls: list[list[str]], service: str, operation: str) -> list[list[str]]:
+    return [call for call in calls if call[:2] == [service, operation]]
+
+
+def option(call: list[str], name: str) -> str:
+    return call[call.index(name) + 1]
+
+
+def excluded(calls: list[list[str]]) -> list[str]:
+    (put,) = calls_to(calls, "configservice", "put-organization-conformance-pack")
+    return sorted(json.loads(option(put, "--excluded-accounts")))
+
+
+def test_from_the_management_account_to_the_whole_organization(tmp_path, organization):
+    result, calls, pack = deploy_org(tmp_path, organization["root"], STUB_STACK_INSTANCES="1")
     assert result.returncode == 0, result.stderr
-    assert calls == [
-        PACKAGE,
-        ["cloudformation", "describe-stack-set", "--stack-set-name", "rule-set"],
-        [
-            "cloudformation",
-            "create-stack-set",
-            "--stack-set-name",
-            "rule-set",
-            *TEMPLATE_BODY,
-            "--capabilities",
-            "CAPABILITY_NAMED_IAM",
-            "--permission-model",
-            "SERVICE_MANAGED",
-            "--auto-deployment",
-            "Enabled=true,RetainStacksOnAccountRemoval=false",
-        ],
-        [
-            "cloudformation",
-            "create-stack-instances",
-            "--stack-set-name",
-            "rule-set",
-            "--deployment-targets",
-            "OrganizationalUnitIds=ou-ab12-11111111,ou-ab12-22222222",
-            "--regions",
-            "eu-west-1",
-            "--operation-preferences",
-            "FailureTolerancePercentage=0,MaxConcurrentPercentage=25",
-            "--query",
-            "OperationId",
-            "--output",
-            "text",
-        ],
-        WAIT,
-        # Service-managed StackSets skip the management account: a plain stack there.
-        MANAGEMENT_ACCOUNT_STACK,
-        PACK,
-    ]
+    stackset_calls = [c for c in calls if "stack-set" in c[1] or c[1] == "create-stack-instances"]
+    assert stackset_calls
+    assert all(option(c, "--call-as") == "SELF" for c in stackset_calls)
+    (instances,) = calls_to(calls, "cloudformation", "create-stack-instances")
+    assert option(instances, "--regions") == REGION
+    assert (
+        option(instances, "--deployment-targets") == f"OrganizationalUnitIds={organization['root']}"
+    )
+    # Service-managed StackSets skip the management account: a plain stack there.
+    (plain_stack,) = calls_to(calls, "cloudformation", "deploy")
+    assert option(plain_stack, "--stack-name") == "rule-stack"
+    assert excluded(calls) == []
+    stacks = boto3.client("cloudformation", region_name=REGION).describe_stacks(
+        StackName="rule-stack"
+    )
+    assert stacks["Stacks"][0]["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    # The pack names the management account's role and Lambda, in the named region.
+    assert f"arn:aws:iam::{organization['management']}:role/" in pack
+    assert f"arn:aws:lambda:{REGION}:{organization['management']}:function:" in pack
 
 
-def test_second_rollout_updates_the_stackset(tmp_path):
-    result, calls = run_script(tmp_path, STACK_SET_EXISTS="1")
+def test_from_the_management_account_to_some_ous_excludes_the_other_accounts(
+    tmp_path, organization
+):
+    result, calls, _ = deploy_org(tmp_path, organization["workloads"])
     assert result.returncode == 0, result.stderr
-    assert calls[2] == [
-        "cloudformation",
-        "update-stack-set",
-        "--stack-set-name",
-        "rule-set",
-        *TEMPLATE_BODY,
-        "--capabilities",
-        "CAPABILITY_NAMED_IAM",
-        "--query",
-        "OperationId",
-        "--output",
-        "text",
-    ]
-    assert calls[3:] == [WAIT, MANAGEMENT_ACCOUNT_STACK, PACK]
+    # Workloads covers its nested Prod OU; the management account has its plain stack.
+    assert excluded(calls) == sorted([organization["loose-member"], organization["sandbox-1"]])
+    assert len(calls_to(calls, "cloudformation", "deploy")) == 1
+    assert "excluding 2 accounts outside ORG_UNIT_IDS" in result.stdout
 
 
-@pytest.mark.parametrize("status", ["FAILED", "STOPPED"])
-def test_a_failed_stackset_operation_stops_before_the_pack(tmp_path, status):
-    result, calls = run_script(tmp_path, OPERATION_STATUS=status)
-    assert result.returncode == 1
-    assert f"StackSet operation op-1 ended {status}" in result.stderr
-    assert calls[-1] == WAIT
+def test_from_a_delegated_administrator(tmp_path, organization):
+    delegated = organization["workload-1"]
+    result, calls, pack = deploy_org(
+        tmp_path,
+        f"{organization['workloads']},{organization['sandbox']}",
+        CALLER_ACCOUNT=delegated,
+    )
+    assert result.returncode == 0, result.stderr
+    stackset_calls = [c for c in calls if "stack-set" in c[1] or c[1] == "create-stack-instances"]
+    assert all(option(c, "--call-as") == "DELEGATED_ADMIN" for c in stackset_calls)
+    # No per-account stack in the delegated administrator's own account...
+    assert calls_to(calls, "cloudformation", "deploy") == []
+    # ...so the management account, which no StackSet reaches, stays out of the pack.
+    assert excluded(calls) == sorted([organization["management"], organization["loose-member"]])
+    assert "the management account" in result.stdout
+    # The pack still names the management account: Config puts each member's ID in its place.
+    assert f"arn:aws:iam::{organization['management']}:role/" in pack
+
+
+def test_a_second_rollout_updates_the_stackset(tmp_path, organization):
+    # Both from the delegated administrator: moto refuses an unchanged plain stack's
+    # empty change set, which the CLI accepts from CloudFormation.
+    delegated = {"CALLER_ACCOUNT": organization["sandbox-1"]}
+    first, _, _ = deploy_org(tmp_path / "first", organization["sandbox"], **delegated)
+    assert first.returncode == 0, first.stderr
+    result, calls, _ = deploy_org(tmp_path / "second", organization["sandbox"], **delegated)
+    assert result.returncode == 0, result.stderr
+    assert calls_to(calls, "cloudformation", "create-stack-set") == []
+    (update,) = calls_to(calls, "cloudformation", "update-stack-set")
+    assert option(update, "--template-body") == "file://build/stackset.packaged.yaml"
+    assert option(update, "--call-as") == "DELEGATED_ADMIN"
+
+
+def test_a_failed_stackset_operation_stops_before_the_pack(tmp_path, organization):
+    result, calls, _ = deploy_org(
+        tmp_path, organization["root"], STUB_STACK_INSTANCES="1", OPERATION_STATUS="FAILED"
+    )
+    assert result.returncode != 0
+    assert "StackSet operation op-1 ended FAILED" in result.stderr
+    assert calls[-1][:2] == ["cloudformation", "describe-stack-set-operation"]

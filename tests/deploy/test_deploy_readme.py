@@ -49,3 +49,13 @@ def test_readme_states_the_privilege_escalation_risk_and_how_the_design_bounds_i
     assert "the helper moves only policies IAM says the user already has" in text
     assert "reused only when its attached policies equal the moved set exactly" in text
     assert "only `AutomationRole` may invoke the helper" in text
+
+
+def test_the_organization_section_gives_both_paths_as_commands():
+    section = README.read_text().split("### An AWS Organization", 1)[1].split("\n### ", 1)[0]
+    commands = " ".join(block for i, block in enumerate(section.split("```")) if i % 2 == 1)
+    assert commands.count("make deploy-org ARTIFACT_BUCKET=") == 2
+    assert commands.count("REGION=") == 2
+    assert "register-delegated-administrator" in commands
+    assert "member.org.stacksets.cloudformation.amazonaws.com" in commands
+    assert "config-multiaccountsetup.amazonaws.com" in commands

@@ -1,0 +1,71 @@
+"""Regions: cfn-lint on every rendered template for every region, and where the rule may run.
+
+``AWS::Config::RemediationConfiguration`` does not exist in some regions
+(cfn-lint E3006); Config cannot record IAM users in regions it reached after
+February 2022. The deployment refuses both kinds, and nothing else.
+"""
+
+from __future__ import annotations
+
+import cfnlint.api
+import pytest
+from aws_models import regions_resource_types
+from cfnlint.api import ManualArgs
+
+from deploy import build
+from deploy.regions import NO_IAM_RECORDING, NO_REMEDIATION_CONFIGURATION, region_refusal
+
+REGIONS = sorted(regions_resource_types())
+REMEDIATION = "AWS::Config::RemediationConfiguration"
+
+
+@pytest.fixture(scope="module")
+def findings_by_template(templates) -> dict[str, list[tuple[str, str, list]]]:
+    """cfn-lint's findings on each rendered template for every region it knows."""
+    return {
+        name: [
+            (match.rule.id, match.message, match.path)
+            for match in cfnlint.api.lint(
+                build.dump_template(template), config=ManualArgs(regions=REGIONS)
+            )
+        ]
+        for name, template in templates.items()
+    }
+
+
+def test_the_only_regional_finding_is_the_missing_remediation_type(findings_by_template):
+    missing = sorted(NO_REMEDIATION_CONFIGURATION)
+    expected = [
+        ("E3006", f"Resource type '{REMEDIATION}' does not exist in '{region}'", path)
+        for region in missing
+        for path in [["Resources", "Remediation", "Type"]]
+    ]
+    assert findings_by_template == {
+        "account.yaml": expected,
+        "stackset.yaml": [],
+        "conformance-pack.yaml": expected,
+    }
+
+
+def test_the_regions_without_the_remediation_type_are_cfn_lints():
+    assert sorted(NO_REMEDIATION_CONFIGURATION) == sorted(
+        region for region, types in regions_resource_types().items() if REMEDIATION not in types
+    )
+
+
+def test_every_region_named_as_without_iam_recording_is_a_known_region():
+    assert set(REGIONS) >= NO_IAM_RECORDING
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_a_region_is_refused_exactly_when_the_rule_cannot_run_there(region):
+    cannot_run = region in NO_REMEDIATION_CONFIGURATION or region in NO_IAM_RECORDING
+    assert (region_refusal(region) is not None) is cannot_run
+
+
+def test_the_readme_says_where_to_deploy_without_the_inaccurate_sentence():
+    readme = " ".join((build.ROOT / "README.md").read_text().split())
+    assert "Config records IAM users in one region only" not in readme
+    assert "### Regions" in (build.ROOT / "README.md").read_text()
+    for region in sorted(NO_REMEDIATION_CONFIGURATION | NO_IAM_RECORDING):
+        assert f"`{region}`" in readme, region
