@@ -47,7 +47,7 @@ from .paging_server import PagingServer, client_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
-RESULTS_MD = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+RESULTS_MD = ROOT / "docs" / "benchmarks.md"
 RESULTS_JSON = ROOT / "build" / "bench.json"
 SIZES = (100, 1000, 5000)
 SWEEP_USERS = 5000
