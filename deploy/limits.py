@@ -49,7 +49,7 @@ def length_errors(values: Mapping[str, str], where: str) -> list[str]:
             errors.append(
                 f"{where}: {name} is {len(value)} characters; Config accepts at most "
                 f"{STATIC_VALUE_MAX} in a remediation parameter. Exempt fewer policies "
-                "(see README, Exempting many policies)."
+                "(see docs/deployment.md, Exempting many policies)."
             )
     total = input_parameters_length(values)
     if total > INPUT_PARAMETERS_MAX:

@@ -22,7 +22,7 @@ fail() {
 
 for assignment in "$@"; do
     name="${assignment%%=*}"
-    [ -n "${assignment#*=}" ] || fail "$name is not set. Run 'make $target $name=<value>' (see README, Deployment)."
+    [ -n "${assignment#*=}" ] || fail "$name is not set. Run 'make $target $name=<value>' (see docs/deployment.md)."
 done
 
 if [ -n "${PARAMETER_OVERRIDES:-}" ]; then
@@ -35,7 +35,7 @@ command -v aws >/dev/null 2>&1 ||
 
 region="${REGION:-${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region 2>/dev/null)}}}"
 [ -n "$region" ] ||
-    fail "no AWS region is set. Run 'aws configure set region <region>' or export AWS_REGION (one region per account where Config records IAM users: see README, Regions)."
+    fail "no AWS region is set. Run 'aws configure set region <region>' or export AWS_REGION (one region per account where Config records IAM users: see docs/deployment.md, Regions)."
 if [ "$target" != undeploy ]; then
     region_error=$("$python" -m deploy.regions "$region" 2>&1) || fail "$region_error"
 fi

@@ -21,7 +21,7 @@ AUTOMATION_ROLE_PARAMETER = "AutomationAssumeRole"
 HELPER_FUNCTION_PARAMETER = "HelperFunctionName"
 
 # The rule's Lambda uses its own least-privilege role instead of assuming
-# Config's role (rdklib's default): see README, Deployment.
+# Config's role (rdklib's default): see docs/deployment.md, Least privilege.
 RDKLIB_PARAMETERS = {"AssumeRoleMode": "false"}
 
 AUTOMATIC_CONDITION = "AutomaticRemediationOn"
@@ -55,7 +55,7 @@ def rule_parameters(
     for name, default in spec.input_parameters.items():
         parameters[name] = {
             "Type": "String",
-            "Description": f"Rule parameter {name} (see the README's parameters table).",
+            "Description": f"Rule parameter {name} (see docs/rule.md, Parameters).",
             "Default": default,
         }
         if not for_pack:

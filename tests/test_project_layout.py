@@ -1,48 +1,98 @@
-"""The project's top level as the README describes it, and CI running the README's command."""
+"""The README as a front page: its size, its Layout tree against the folders on disk, its
+links into docs/, and CI running the README's test command."""
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
-# Self-describing files the Layout table does not need to explain.
-UNLISTED = {"README.md", ".gitignore", ".git"}
+import doc_tables
 
-
-def _section(heading: str) -> str:
-    start = README.index(f"\n{heading}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end != -1 else len(README)]
+ROOT = doc_tables.ROOT
+README = doc_tables.README
+# Dot-folders are tooling; of them only CI's belongs to the project's layout.
+LISTED_DOT_FOLDERS = {".ci"}
+# Where code points readers into the docs: "see docs/<file>.md, <heading>".
+DOC_REFERENCE = re.compile(r"docs/([\w-]+\.md)(?:, ([A-Z][\w ,'`-]*?))?[).]")
 
 
-def _ignored(name: str) -> bool:
+def _ignored(path) -> bool:
     patterns = [
         line.strip().rstrip("/")
         for line in (ROOT / ".gitignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+    return any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
 
 
-def test_layout_table_explains_every_top_level_entry_and_no_other():
-    rows = re.findall(r"^\| `([^`]+)` \|", _section("## Layout"), flags=re.MULTILINE)
-    documented = {row.split("/", 1)[0] for row in rows}
-    on_disk = {
-        entry.name
-        for entry in ROOT.iterdir()
-        if entry.name not in UNLISTED and not _ignored(entry.name)
-    }
+def _folders(parent, prefix: str = "") -> set[str]:
+    """Every folder under ``parent``, as paths relative to it, outside what git ignores."""
+    found = set()
+    for entry in parent.iterdir():
+        if not entry.is_dir() or _ignored(entry):
+            continue
+        if entry.name.startswith(".") and entry.name not in LISTED_DOT_FOLDERS:
+            continue
+        found.add(f"{prefix}{entry.name}")
+        found |= _folders(entry, f"{prefix}{entry.name}/")
+    return found
 
-    assert documented == on_disk
-    assert all((ROOT / row.rstrip("/")).exists() for row in rows)
+
+def layout_tree() -> dict[str, str]:
+    """The README's Layout block: folder path (``"tests/rule"``) -> its description.
+
+    One line per folder, ``<indent><name>/  <description>``; two spaces of indent per
+    level below the top.
+    """
+    (block,) = doc_tables.code_blocks(README, "Layout", "text")
+    tree: dict[str, str] = {}
+    parents: list[str] = []
+    for line in block.splitlines():
+        match = re.fullmatch(r"( *)([\w.-]+)/ {2,}(\S.*)", line)
+        assert match, f"not a '<folder>/  <description>' line: {line!r}"
+        indent, name, description = match.groups()
+        depth = len(indent) // 2
+        assert len(indent) == 2 * depth <= 2 * len(parents), line
+        parents[depth:] = [name]
+        tree["/".join(parents)] = description
+    return tree
+
+
+def test_readme_is_a_front_page():
+    assert README.stat().st_size < 15_000
+
+
+def test_layout_lists_every_folder_and_no_other():
+    assert set(layout_tree()) == _folders(ROOT)
+
+
+def test_readme_links_every_doc_and_only_existing_ones():
+    linked = set(re.findall(r"\]\((docs/[^)#]+)", README.read_text()))
+    on_disk = {f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md")}
+    assert linked == on_disk
+
+
+def test_references_to_the_docs_in_code_name_existing_sections():
+    sources = [
+        ROOT / "Makefile",
+        *(ROOT / "deploy").glob("*.py"),
+        *(ROOT / "deploy").glob("*.sh"),
+        *(ROOT / "no_direct_policies").rglob("*.py"),
+    ]
+    references = [
+        (source, doc, heading)
+        for source in sources
+        for doc, heading in DOC_REFERENCE.findall(source.read_text())
+    ]
+    assert references
+    for source, doc, heading in references:
+        where = f"{source.relative_to(ROOT)} -> docs/{doc}"
+        assert (ROOT / "docs" / doc).is_file(), where
+        assert not heading or heading in doc_tables.headings(f"docs/{doc}"), where
 
 
 def test_ci_runs_exactly_the_readmes_test_command():
-    quick_start = _section("## Quick start")
-    block = quick_start.split("```sh\n", 1)[1].split("\n```", 1)[0]
+    (block,) = doc_tables.code_blocks(README, "Quick start", "sh")
     (test_command,) = [
         line.split("#", 1)[0].strip()
         for line in block.splitlines()

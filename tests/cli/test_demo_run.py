@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import doc_tables
 import pytest
 
 from no_direct_policies import demo_seed
@@ -139,11 +140,9 @@ def _comparable(line: str) -> str:
     return _DURATION.sub("finished in N s", _USER_ID.sub("AIDA<id>", line.rstrip()))
 
 
-def _readme_demo_output() -> list[str]:
-    """The lines of the README's trimmed ``make demo`` output (the Quick start text block)."""
-    text = (ROOT / "README.md").read_text()
-    quick_start = text[text.index("## Quick start") : text.index("\n## ", text.index("## Quick"))]
-    block = quick_start.split("```text\n", 1)[1].split("\n```", 1)[0]
+def _documented_demo_output() -> list[str]:
+    """The lines of the trimmed ``make demo`` output in docs/demo.md (its one text block)."""
+    (block,) = doc_tables.code_blocks("demo", "The demo", "text")
     return block.splitlines()
 
 
@@ -151,14 +150,14 @@ def _is_separator(line: str) -> bool:
     return bool(line.strip()) and set(line.strip()) <= {"-", " "}
 
 
-def test_readme_output_is_the_demos_real_output_trimmed(demo_run):
+def test_documented_output_is_the_demos_real_output_trimmed(demo_run):
     run, _ = demo_run
     actual = [_comparable(line) for line in run.stdout.splitlines()]
 
-    # Each README line appears in the demo's output, in the same order; "..." marks a cut
+    # Each documented line appears in the demo's output, in the same order; "..." marks a cut
     # and a separator line may be shorter than the column it underlines.
     position, missing = 0, []
-    for line in _readme_demo_output():
+    for line in _documented_demo_output():
         if line.strip() == "...":
             continue
         wanted = _comparable(line)
@@ -175,7 +174,7 @@ def test_readme_output_is_the_demos_real_output_trimmed(demo_run):
             missing.append(line)
         else:
             position = found + 1
-    assert len(_readme_demo_output()) > 50
+    assert len(_documented_demo_output()) > 50
     assert missing == []
 
 

@@ -139,7 +139,7 @@ def test_build_refuses_an_exemption_config_would_refuse(parameters_json, tmp_pat
     assert str(refused.value) == (
         f"parameters.json: ExemptPolicyArns is {len(FIVE_POLICIES)} characters; Config accepts "
         "at most 256 in a remediation parameter. Exempt fewer policies "
-        "(see README, Exempting many policies)."
+        "(see docs/deployment.md, Exempting many policies)."
     )
 
 
@@ -171,7 +171,7 @@ def test_preflight_refuses_overrides_config_would_refuse():
     assert result.stderr.splitlines() == [
         f"PARAMETER_OVERRIDES: ExemptPolicyArns is {len(FIVE_POLICIES)} characters; Config "
         "accepts at most 256 in a remediation parameter. Exempt fewer policies "
-        "(see README, Exempting many policies)."
+        "(see docs/deployment.md, Exempting many policies)."
     ]
 
 

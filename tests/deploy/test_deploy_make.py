@@ -113,7 +113,7 @@ def test_a_missing_variable_is_reported_first_before_any_aws_call(tmp_path, targ
     assert result.returncode != 0
     assert own_lines(result) == [
         f"make {target}: {missing} is not set. Run 'make {target} {missing}=<value>' "
-        "(see README, Deployment)."
+        "(see docs/deployment.md)."
     ]
 
 
@@ -137,7 +137,8 @@ def test_without_a_region_deploy_says_so_in_one_line(tmp_path, stub_bin):
     assert result.returncode != 0
     assert own_lines(result) == [
         "make deploy: no AWS region is set. Run 'aws configure set region <region>' or export "
-        "AWS_REGION (one region per account where Config records IAM users: see README, Regions)."
+        "AWS_REGION (one region per account where Config records IAM users: "
+        "see docs/deployment.md, Regions)."
     ]
 
 
@@ -187,5 +188,5 @@ def test_deploy_refuses_an_override_longer_than_config_accepts(tmp_path):
     assert own_lines(result) == [
         f"make deploy: PARAMETER_OVERRIDES: ExemptPolicyArns is {len(exempt)} characters; Config "
         "accepts at most 256 in a remediation parameter. Exempt fewer policies "
-        "(see README, Exempting many policies)."
+        "(see docs/deployment.md, Exempting many policies)."
     ]

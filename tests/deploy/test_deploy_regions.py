@@ -8,6 +8,7 @@ February 2022. The deployment refuses both kinds, and nothing else.
 from __future__ import annotations
 
 import cfnlint.api
+import doc_tables
 import pytest
 from aws_models import regions_resource_types
 from cfnlint.api import ManualArgs
@@ -63,9 +64,16 @@ def test_a_region_is_refused_exactly_when_the_rule_cannot_run_there(region):
     assert (region_refusal(region) is not None) is cannot_run
 
 
-def test_the_readme_says_where_to_deploy_without_the_inaccurate_sentence():
-    readme = " ".join((build.ROOT / "README.md").read_text().split())
-    assert "Config records IAM users in one region only" not in readme
-    assert "### Regions" in (build.ROOT / "README.md").read_text()
-    for region in sorted(NO_REMEDIATION_CONFIGURATION | NO_IAM_RECORDING):
-        assert f"`{region}`" in readme, region
+def test_the_regions_the_guide_names_as_refused_are_exactly_those_refused():
+    # The "cannot run" paragraph names every refused region, then ("Of these, ...")
+    # those that also lack the remediation configuration.
+    (paragraph,) = [
+        text
+        for text in " ".join(doc_tables.section("deployment", "Regions").split()).split("- ")
+        if "**cannot run**" in text
+    ]
+    refused, _, no_remediation = paragraph.partition("Of these,")
+    no_remediation = no_remediation.split(" also lack ", 1)[0]
+
+    assert set(doc_tables.code_names(refused)) == NO_IAM_RECORDING | NO_REMEDIATION_CONFIGURATION
+    assert set(doc_tables.code_names(no_remediation)) == NO_REMEDIATION_CONFIGURATION

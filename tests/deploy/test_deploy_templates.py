@@ -79,7 +79,8 @@ def test_rule_input_parameters_are_template_parameters_defaulting_to_parameters_
         **json.loads(parameters_json["Parameters"]["InputParameters"]),
     }
     inputs = rule_template["Resources"]["ConfigRule"]["Properties"]["InputParameters"]
-    # AssumeRoleMode false: the rule runs as its own least-privilege role (README, Deployment).
+    # AssumeRoleMode false: the rule runs as its own least-privilege role
+    # (docs/deployment.md, Least privilege).
     assert inputs == {**{name: {"Ref": name} for name in declared}, "AssumeRoleMode": "false"}
     assert {name: _default(rule_template, inputs[name]) for name in declared} == declared
 

@@ -1,5 +1,5 @@
-"""What is declared about the rule agrees with the code: parameters.json, the README's
-parameters table, the scenario list and its tests, and the shared decision module."""
+"""What is declared about the rule agrees with the code: parameters.json, the parameters
+table of docs/rule.md, the scenario list and its tests, and the shared decision module."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import re
 from pathlib import Path
 
+import doc_tables
 import IAM_USER_NO_DIRECT_POLICIES as rule_module
 import pytest
-from user_compliance import RULE_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_DIR = ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"
@@ -21,21 +21,24 @@ def declared() -> dict:
     return json.loads((ROOT / "parameters.json").read_text())["Parameters"]
 
 
-def readme_rule_parameters() -> dict[str, str]:
-    """The parameters table of the README's "The rule" section: name -> default."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## The rule\n", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \| `(\"[^`]*\")` \|", section, flags=re.MULTILINE)
-    return {name: json.loads(default) for name, default in rows}
+def documented_rule_parameters() -> dict[str, str]:
+    """The parameters table of docs/rule.md: name -> default, in the table's order."""
+    names = doc_tables.code_names
+    return {
+        names(row["parameter"])[0]: json.loads(names(row["default"])[0])
+        for row in doc_tables.table("rule", "Parameters")
+    }
 
 
-def test_readme_parameters_table_matches_parameters_json(declared):
+def test_documented_parameters_and_defaults_are_those_of_parameters_json(declared):
     assert json.loads(declared["InputParameters"]) == {}
-    assert readme_rule_parameters() == json.loads(declared["OptionalParameters"])
+    assert list(documented_rule_parameters().items()) == list(
+        json.loads(declared["OptionalParameters"]).items()
+    )
 
 
 def test_parameters_json_declares_what_the_code_parses(declared):
-    assert tuple(json.loads(declared["OptionalParameters"])) == RULE_PARAMETERS
+    assert tuple(json.loads(declared["OptionalParameters"])) == doc_tables.rule_parameters()
 
 
 def test_parameters_json_names_the_rule_its_triggers_and_code(declared):
