@@ -11,6 +11,7 @@ and only there.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -166,3 +167,15 @@ def cli_subcommand_options() -> set[str]:
         for option in action.option_strings
         if option.startswith("--") and option != "--help"
     }
+
+
+def change_log_fields(folder: Path) -> list[str]:
+    """The fields of one line the change log writes (into a file in ``folder``), in order."""
+    from no_direct_policies.change_log import ChangeLog
+
+    log = ChangeLog(str(folder / "changes.jsonl"), "123456789012")
+    log.for_user("john", "AIDAEXAMPLE")
+    log.write("CreateGroup", {"GroupName": "g"}, "ok")
+    log.close()
+    (line,) = (folder / "changes.jsonl").read_text().splitlines()
+    return list(json.loads(line))
