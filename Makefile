@@ -38,7 +38,7 @@ lint: $(VENV)/.installed ## ruff (lint and format check)
 test: venv lint ## Lint, then run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# --- The main job and the command-line tool (README, Quick start). ARGS passes options,
+# --- The main job and the command-line tool (docs/demo.md, docs/cli.md). ARGS passes options,
 # e.g. make audit ARGS="--format json --profile prod"; credentials come from the usual chain.
 .PHONY: demo
 demo: $(VENV)/.installed ## Run the whole product on a simulated account (no AWS account needed)
@@ -63,14 +63,14 @@ benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the me
 bench: $(VENV)/.installed ## Paging moto server: requests, time, RSS side by side (BENCH_ARGS="--markdown F")
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
-# --- Deployment (README, Deployment). The AWS CLI and credentials come from the
+# --- Deployment (docs/deployment.md). The AWS CLI and credentials come from the
 # machine; deploy/require-aws.sh stops with one clear line when they are missing.
 STACK_NAME ?= iam-user-no-direct-policies
 STACK_SET_NAME ?= iam-user-no-direct-policies
 PACK_NAME ?= iam-user-no-direct-policies
 ARTIFACT_BUCKET ?=
 ORG_UNIT_IDS ?=
-# deploy-org: the one region to deploy to (README, Regions).
+# deploy-org: the one region to deploy to (docs/deployment.md, Regions).
 REGION ?=
 # e.g. PARAMETER_OVERRIDES="AutomaticRemediation=false ExemptUserNames=breakglass"
 PARAMETER_OVERRIDES ?=
