@@ -107,3 +107,14 @@ def test_ci_runs_exactly_the_readmes_test_command():
     assert test_command == "make test"
     assert ci_lines[-1] == f"exec {test_command}"
     assert not any("pytest" in line or "make " in line for line in ci_lines[:-1])
+
+
+def test_every_relative_link_in_the_readme_and_docs_resolves():
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    broken = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in pages
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text())
+        if not (page.parent / target).exists()
+    ]
+    assert not broken
