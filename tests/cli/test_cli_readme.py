@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from no_direct_policies import aws_session
-from no_direct_policies.cli import build_parser
+from no_direct_policies.cli import errors
+from no_direct_policies.cli.main import build_parser
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -39,13 +39,13 @@ def test_readme_documents_every_option_and_no_other():
 def test_readme_lists_the_exit_codes_of_the_cli():
     table = _section("Command-line tool")
     for code in (
-        aws_session.EXIT_OK,
-        aws_session.EXIT_NONCOMPLIANT,
-        aws_session.EXIT_USAGE,
-        aws_session.EXIT_AWS_ERROR,
-        aws_session.EXIT_REFUSED,
-        aws_session.EXIT_STOPPED,
-        aws_session.EXIT_OUTPUT_ERROR,
-        aws_session.EXIT_INTERRUPTED,
+        errors.EXIT_OK,
+        errors.EXIT_NONCOMPLIANT,
+        errors.EXIT_USAGE,
+        errors.EXIT_AWS_ERROR,
+        errors.EXIT_REFUSED,
+        errors.EXIT_STOPPED,
+        errors.EXIT_OUTPUT_ERROR,
+        errors.EXIT_INTERRUPTED,
     ):
         assert f"\n| {code} | " in table

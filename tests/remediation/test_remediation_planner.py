@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from group_plan import (
+
+from no_direct_policies.move.plan import (
     GroupState,
     InlinePolicy,
     MoveOptions,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from move_policies_to_group import PAYLOAD_KEYS
 from ssm_document import ROOT, load_document
+
+from no_direct_policies.move.request import PAYLOAD_KEYS
 
 SECTION = (ROOT / "README.md").read_text().split("\n## Remediation\n", 1)[1].split("\n## ", 1)[0]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import IAM_USER_NO_DIRECT_POLICIES as rule_module
 import pytest
-from user_compliance import RULE_PARAMETERS
+
+from no_direct_policies.compliance import RULE_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_DIR = ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"
@@ -49,12 +50,6 @@ def test_rule_folder_links_to_the_single_parameters_file():
     link = RULE_DIR / "parameters.json"
     assert link.is_symlink()
     assert link.resolve() == (ROOT / "parameters.json").resolve()
-
-
-def test_remediation_imports_the_same_decision_module():
-    link = ROOT / "remediation" / "user_compliance.py"
-    assert link.is_symlink()
-    assert link.resolve() == (RULE_DIR / "user_compliance.py").resolve()
 
 
 def test_every_scenario_has_a_test_and_every_scenario_test_a_scenario():
