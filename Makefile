@@ -12,27 +12,32 @@ PYTEST_ARGS ?= -n auto
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
+# Setting up writes nothing to standard output (commands unechoed, tools' chatter to
+# stderr), so `make audit ARGS="--format json" > out.json` holds only the report.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
 
-$(VENV)/.installed: requirements/dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
-	touch $@
+# The pinned tools, then the project itself (editable: the installed package is the working tree).
+$(VENV)/.installed: requirements/dev.txt pyproject.toml | $(BIN)/python
+	@$(BIN)/python -m pip install --quiet -r requirements/dev.txt >&2
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable . >&2
+	@touch $@
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
-	touch $@
+	@$(PYTHON) -m venv $(CHECKOV_VENV) >&2
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip >&2
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt >&2
+	@touch $@
 
 .PHONY: venv
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the virtual environments
 
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff (lint and format check)
+lint: $(VENV)/.installed ## ruff (lint and format check), mypy (strict, product code)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 .PHONY: test
 test: venv lint ## Lint, then run the whole test suite
@@ -42,21 +47,21 @@ test: venv lint ## Lint, then run the whole test suite
 # e.g. make audit ARGS="--format json --profile prod"; credentials come from the usual chain.
 .PHONY: demo
 demo: $(VENV)/.installed ## Run the whole product on a simulated account (no AWS account needed)
-	$(BIN)/python -m no_direct_policies demo
+	$(BIN)/python -m no_direct_policies.simulation
 
 .PHONY: audit
 audit: $(VENV)/.installed ## Read-only audit of an account's users: make audit ARGS="--format json"
-	@$(BIN)/python -m no_direct_policies audit $(ARGS)
+	@$(BIN)/no-direct-policies audit $(ARGS)
 
 .PHONY: remediate
 remediate: $(VENV)/.installed ## Show the plan to move users' policies to groups (ARGS="--apply" runs it)
-	@$(BIN)/python -m no_direct_policies remediate $(ARGS)
+	@$(BIN)/no-direct-policies remediate $(ARGS)
 
 .PHONY: benchmark
 benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the measured figures
 	@set -e; for script in tests/benchmark_*.py; do \
 		echo "== $$script"; \
-		PYTHONPATH=rules/IAM_USER_NO_DIRECT_POLICIES:remediation:. $(BIN)/python $$script; \
+		$(BIN)/python -m tests.$$(basename $$script .py); \
 	done
 
 .PHONY: bench

@@ -27,7 +27,7 @@ import botocore.session
 import yaml
 
 from deploy.limits import length_errors
-from deploy.package import HELPER_ZIP, build_helper_zip, build_rule_zip
+from deploy.package import HELPER_ZIP, build_zips
 from deploy.regions import region_refusal
 from deploy.rule_resources import (
     AUTOMATION_ROLE_PARAMETER,
@@ -389,9 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         written = write_templates(args.out, target)
         if args.rdklib_dir is not None:
             code_key = load_rule_spec(PARAMETERS_FILE).code_key
-            written.append(build_rule_zip(args.out, args.rdklib_dir, code_key))
-            written.append(build_helper_zip(args.out))
-    except (RuleSpecError, FileNotFoundError) as error:
+            written += build_zips(args.out, args.rdklib_dir, code_key)
+    except (RuleSpecError, FileNotFoundError, RuntimeError) as error:
         print(f"deploy.build: {error}", file=sys.stderr)
         return 2
     for path in written:

@@ -1,20 +1,10 @@
-"""Command-line tool and demo for the IAM_USER_NO_DIRECT_POLICIES rule.
+"""IAM_USER_NO_DIRECT_POLICIES: an AWS Config rule and its safe remediation.
 
-The rule and the remediation helper are Lambda code: each is imported the way
-Lambda imports it, with its own folder on ``sys.path``. This is the one place
-that puts those folders there, so ``python -m no_direct_policies`` uses the
-very modules the Lambdas run, with no logic copied.
+``compliance`` decides (pure), ``move`` plans (pure) and performs the move of a
+user's policies to groups, ``cli`` is the command-line tool. The two Lambda
+entry files (``rules/.../IAM_USER_NO_DIRECT_POLICIES.py`` and
+``remediation/move_policies_to_group.py``) import from here. ``simulation``
+stands in for AWS in tests and the demo; product code never imports it.
 """
 
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RULE_DIR = PROJECT_ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"
-REMEDIATION_DIR = PROJECT_ROOT / "remediation"
-
-for _folder in (RULE_DIR, REMEDIATION_DIR):
-    if str(_folder) not in sys.path:
-        sys.path.insert(0, str(_folder))
+__version__ = "1.0.0"

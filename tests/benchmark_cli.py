@@ -9,16 +9,12 @@ in this process, as ``make demo`` runs it.
 from __future__ import annotations
 
 import io
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from no_direct_policies import cli, demo  # noqa: E402
+from no_direct_policies.cli import main as cli
+from no_direct_policies.simulation import demo
 
 USERS = 5000
 S3_FULL = {

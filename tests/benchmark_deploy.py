@@ -8,17 +8,12 @@ the helper zip's size.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "deploy")]
-
-from iam_policy_checks import role_actions  # noqa: E402
-
-from deploy import build, package  # noqa: E402
+from deploy import build, package
+from tests.deploy.iam_policy_checks import role_actions
 
 PACK_BODY_LIMIT = 51_200
 PACK_PARAMETER_LIMIT = 60
@@ -42,7 +37,8 @@ def main() -> None:
     for role in ("RuleRole", "HelperRole", "AutomationRole"):
         print(f"  {role:15} {len(role_actions(templates['account.yaml'], role)):2d} actions")
     with tempfile.TemporaryDirectory() as out:
-        helper_zip = package.build_helper_zip(Path(out))
+        package_dir = package.install_package(Path(out) / "package")
+        helper_zip = package.build_helper_zip(Path(out), package_dir)
         print(f"helper zip: {helper_zip.stat().st_size:,d} bytes")
 
 

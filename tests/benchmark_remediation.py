@@ -11,22 +11,16 @@ figures that carry over to AWS.
 
 from __future__ import annotations
 
-import importlib
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import boto3
 
-import boto3  # noqa: E402
+from no_direct_policies.simulation import account as simulated_account
+from no_direct_policies.simulation.lambda_entries import helper_entry
 
-from no_direct_policies import simulated_account  # noqa: E402 - puts the Lambda folders on sys.path
-
-# The helper is Lambda code: importable once ``no_direct_policies`` has put its folder on sys.path.
-helper = importlib.import_module("move_policies_to_group")
+helper = helper_entry()
 
 READS = ("Get", "List")
 

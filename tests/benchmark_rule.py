@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,11 +21,13 @@ from botocore import xform_name
 from botocore.awsrequest import AWSResponse
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"), str(ROOT)]
 os.environ.setdefault("AWS_REGION", "us-east-1")
 
-from IAM_USER_NO_DIRECT_POLICIES import lambda_handler  # noqa: E402
 from rdklib import ClientFactory  # noqa: E402
+
+from no_direct_policies.simulation.lambda_entries import rule_entry  # noqa: E402
+
+lambda_handler = rule_entry().lambda_handler
 
 EVENTS = ROOT / "tests" / "events"
 READ_ONLY = {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}

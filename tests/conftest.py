@@ -14,13 +14,19 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from no_direct_policies.simulated_account import (
+from no_direct_policies.simulation.account import (
     ACCOUNT_ID,
     CLEARED_ENV,
     REGION,
     SIMULATED_ENV,
     patch_moto_ids,
 )
+from no_direct_policies.simulation.lambda_entries import helper_entry, rule_entry
+
+# The Lambda entry files, loaded from their folders under the names Lambda imports them
+# by, so tests say ``from IAM_USER_NO_DIRECT_POLICIES import lambda_handler``.
+rule_entry()
+helper_entry()
 
 __all__ = ["ACCOUNT_ID", "REGION"]
 

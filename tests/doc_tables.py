@@ -135,28 +135,28 @@ def code_blocks(doc: str | Path, heading: str, language: str) -> list[str]:
 
 def rule_parameters() -> tuple[str, ...]:
     """The rule parameters the code parses, in order."""
-    from user_compliance import RULE_PARAMETERS
+    from no_direct_policies.compliance import RULE_PARAMETERS
 
     return RULE_PARAMETERS
 
 
 def payload_keys() -> tuple[str, ...]:
     """The keys the helper Lambda's payload takes, in order."""
-    from move_policies_to_group import PAYLOAD_KEYS
+    from no_direct_policies.move.request import PAYLOAD_KEYS
 
     return PAYLOAD_KEYS
 
 
 def exit_codes() -> dict[str, int]:
     """The command-line tool's exit codes: ``{"EXIT_OK": 0, ...}``."""
-    from no_direct_policies import aws_session
+    from no_direct_policies.cli import errors
 
-    return {name: value for name, value in vars(aws_session).items() if name.startswith("EXIT_")}
+    return {name: value for name, value in vars(errors).items() if name.startswith("EXIT_")}
 
 
 def cli_subcommand_options() -> set[str]:
     """Every long option of the command-line tool's subcommands (``--help`` aside)."""
-    from no_direct_policies.cli import build_parser
+    from no_direct_policies.cli.main import build_parser
 
     parser = build_parser()
     commands = next(action for action in parser._actions if action.dest == "command")
@@ -171,7 +171,7 @@ def cli_subcommand_options() -> set[str]:
 
 def change_log_fields(folder: Path) -> list[str]:
     """The fields of one line the change log writes (into a file in ``folder``), in order."""
-    from no_direct_policies.change_log import ChangeLog
+    from no_direct_policies.cli.change_log import ChangeLog
 
     log = ChangeLog(str(folder / "changes.jsonl"), "123456789012")
     log.for_user("john", "AIDAEXAMPLE")

@@ -1,9 +1,9 @@
 """AWS Config rule IAM_USER_NO_DIRECT_POLICIES: IAM users get permissions only through groups.
 
 CIS "IAM users receive permissions only through groups", Security Hub IAM.2.
-The decision itself lives in ``user_compliance``; this module adapts it to
-rdklib and makes rdklib's failures loud: ``config_event`` checks the event
-before rdklib reads it, ``config_answers`` checks what Config answers.
+The decision itself lives in ``no_direct_policies.compliance``; this module adapts it to
+rdklib and makes rdklib's failures loud: ``no_direct_policies.rule_event`` checks the event
+before rdklib reads it, ``no_direct_policies.evaluation_answers`` checks what Config answers.
 
 Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
 
@@ -66,16 +66,17 @@ import json
 from datetime import date
 from typing import Any
 
-from config_answers import watching_config_clients
-from config_event import check_event
 from rdklib import ConfigRule, Evaluation, Evaluator, InvalidParametersError
-from user_compliance import (
+
+from no_direct_policies.compliance import (
     RuleOptions,
     UserPolicies,
     decide,
     iter_account_users,
     parse_rule_parameters,
 )
+from no_direct_policies.evaluation_answers import watching_config_clients
+from no_direct_policies.rule_event import check_event
 
 RESOURCE_TYPE = "AWS::IAM::User"
 
@@ -85,8 +86,9 @@ class RuleInvocationError(RuntimeError):
     Config retries it instead of losing the evaluations."""
 
 
-class IAM_USER_NO_DIRECT_POLICIES(ConfigRule):  # rdklib names the class after the rule
-    """The rule: thin glue between rdklib's Evaluator and ``user_compliance.decide``."""
+# rdklib names the class after the rule; rdklib has no type information.
+class IAM_USER_NO_DIRECT_POLICIES(ConfigRule):  # type: ignore[misc]
+    """The rule: thin glue between rdklib's Evaluator and ``compliance.decide``."""
 
     def evaluate_parameters(self, rule_parameters: dict[str, Any]) -> RuleOptions:
         """Validate the rule parameters; rdklib turns the error into a failed invocation."""
@@ -146,4 +148,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
         raise RuleInvocationError(f"{code}: {message} ({result['internalErrorMessage']})")
     # rdklib drops PutEvaluations' answers: evaluations Config refused fail the invocation.
     answers.raise_if_rejected()
-    return json.loads(json.dumps(result, default=_json_default))
+    evaluations: list[dict[str, Any]] = json.loads(json.dumps(result, default=_json_default))
+    return evaluations

@@ -3,8 +3,8 @@
 * ``per-user``: the seed's CLI procedure, ``ListUsers`` (IAM's default pages)
   and then ``ListAttachedUserPolicies`` for every user; prints the names of the
   users with directly attached managed policies as a JSON list.
-* ``rule EVENT_FILE [--repeat N]``: the rule's ``lambda_handler`` as Lambda
-  imports it (its folder on ``sys.path``) with the real rdklib client factory,
+* ``rule EVENT_FILE [--repeat N]``: the rule's ``lambda_handler`` (its entry file
+  loaded as Lambda loads it, the installed package) with the real rdklib client factory,
   ``AssumeRoleMode`` false; prints the evaluations by compliance type and the
   in-process seconds per invocation.
 * ``helper PAYLOAD_JSON``: the remediation helper's ``lambda_handler``; prints its result.
@@ -17,14 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-RULE_DIR = ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"
-REMEDIATION_DIR = ROOT / "remediation"
 
 
 def per_user() -> None:
@@ -45,8 +40,9 @@ def per_user() -> None:
 
 
 def rule(event_file: str, repeat: int) -> None:
-    sys.path.insert(0, str(RULE_DIR))
-    from IAM_USER_NO_DIRECT_POLICIES import lambda_handler
+    from no_direct_policies.simulation.lambda_entries import rule_entry
+
+    lambda_handler = rule_entry().lambda_handler
 
     event = json.loads(Path(event_file).read_text())
     parameters = json.loads(event.get("ruleParameters") or "{}")
@@ -61,8 +57,9 @@ def rule(event_file: str, repeat: int) -> None:
 
 
 def helper(payload: str) -> None:
-    sys.path.insert(0, str(REMEDIATION_DIR))
-    from move_policies_to_group import lambda_handler
+    from no_direct_policies.simulation.lambda_entries import helper_entry
+
+    lambda_handler = helper_entry().lambda_handler
 
     print(json.dumps(lambda_handler(json.loads(payload), None)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from no_direct_policies.cli import main
+from no_direct_policies.cli.main import main
 
 AWS_POLICY = "arn:aws:iam::aws:policy/"
 S3_FULL = AWS_POLICY + "AmazonS3FullAccess"

@@ -11,8 +11,8 @@ import pytest
 from botocore.stub import Stubber
 from cli_support import ADMIN, CHANGE_PASSWORD, EC2_READ, S3_FULL
 
-from no_direct_policies import audit
-from no_direct_policies import cli as cli_module
+from no_direct_policies.cli import audit
+from no_direct_policies.cli import main as cli_module
 
 JOHN_ANNOTATION = (
     "1 managed policy attached directly: AmazonS3FullAccess. "

@@ -8,8 +8,8 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from cli_support import S3_FULL
 
-from no_direct_policies import cli as cli_module
-from no_direct_policies.simulated_account import ACCOUNT_ID
+from no_direct_policies.cli import main as cli_module
+from no_direct_policies.simulation.account import ACCOUNT_ID
 
 
 def read_log(path) -> list[dict]:

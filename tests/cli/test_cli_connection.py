@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from cli_support import S3_FULL
 
-from no_direct_policies import aws_session
-from no_direct_policies import cli as cli_module
+from no_direct_policies.cli import clients as aws_session
+from no_direct_policies.cli import main as cli_module
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def test_silent_endpoint_gives_up_after_the_read_timeout(cli, monkeypatch, stran
 
 
 def test_timeouts_reach_the_client(monkeypatch):
-    from no_direct_policies import cli as cli_module
+    from no_direct_policies.cli import main as cli_module
 
     built = []
     monkeypatch.setattr(cli_module, "iam_client", lambda **kwargs: built.append(kwargs) or 1 / 0)
@@ -66,7 +66,7 @@ def test_timeouts_reach_the_client(monkeypatch):
 
 
 def test_timeout_defaults_are_short_of_botocores_minutes():
-    from no_direct_policies import aws_session
+    from no_direct_policies.cli import clients as aws_session
 
     config = aws_session.iam_client(region="us-east-1").meta.config
 

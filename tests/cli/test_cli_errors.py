@@ -8,7 +8,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from cli_support import assert_one_line
 
-from no_direct_policies import cli as cli_module
+from no_direct_policies.cli import main as cli_module
 
 THROTTLED_BODY = (
     b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'

@@ -245,3 +245,55 @@ def test_second_signal_stops_at_an_iam_call_boundary(moto_server, tmp_path):
     assert stderr.startswith("error: interrupted (SIGINT received")
     moved = _assert_log_matches_iam(iam, log, names)
     assert len(moved) < len(names)
+
+
+def _copy_of_the_working_tree(target: Path) -> Path:
+    """What a fresh clone holds: the tracked files as they are now, without any venv."""
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z"],  # noqa: S607 - git from PATH, as the developer runs it
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        source, copy = ROOT / name, target / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the working tree, not yet committed
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            copy.symlink_to(os.readlink(source))
+        else:
+            copy.write_bytes(source.read_bytes())
+            copy.chmod(source.stat().st_mode)
+    return target
+
+
+def test_make_audit_on_a_fresh_clone_writes_only_the_report_to_stdout(moto_server, tmp_path):
+    # The first make creates .venv and installs everything: none of that may reach stdout.
+    clone = _copy_of_the_working_tree(tmp_path / "clone")
+    env = {**_environment(AWS_ENDPOINT_URL=moto_server), "MAKEFLAGS": "", "MAKELEVEL": ""}
+
+    done = subprocess.run(
+        ["make", "--no-print-directory", "audit", "ARGS=--format json"],  # noqa: S607
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+    assert done.returncode in {0, 1}, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert set(report) == {"Summary", "Users"}
+    version = subprocess.run(  # noqa: S603 - the console command the clone installed
+        [str(clone / ".venv" / "bin" / "no-direct-policies"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout == "no-direct-policies 1.0.0\n"

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from no_direct_policies import output
+from no_direct_policies.cli import output
 
 ROWS = [
     {

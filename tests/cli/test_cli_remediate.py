@@ -9,9 +9,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 from cli_support import CHANGE_PASSWORD, EC2_READ, S3_FULL
-from group_plan import RemediationRefused, RemediationStopped
 
-from no_direct_policies import cli as cli_module
+from no_direct_policies.cli import main as cli_module
+from no_direct_policies.move.plan import RemediationRefused, RemediationStopped
 
 
 def iam_snapshot(iam) -> dict:
@@ -311,7 +311,7 @@ def test_aws_error_mid_run_shows_what_was_done_then_one_line(cli, iam, seed, mon
 @pytest.fixture
 def helper_fails_for(monkeypatch):
     """Make the helper raise ``error`` for the users named, and run normally for the others."""
-    from no_direct_policies import remediate
+    from no_direct_policies.cli import remediate
 
     failing: dict[str, Exception] = {}
     real = remediate.move_user_policies

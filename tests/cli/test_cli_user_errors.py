@@ -122,7 +122,7 @@ def test_make_target_prints_only_the_commands_output(target):
     )
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"usage: python -m no_direct_policies {target} ")
+    assert done.stdout.startswith(f"usage: no-direct-policies {target} ")
 
 
 def test_long_echoed_value_is_shortened(cli, make_user):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from cli_support import EC2_READ, S3_FULL
-from user_compliance import UserPolicies
 
-from no_direct_policies import config_events
+from no_direct_policies.compliance import UserPolicies
+from no_direct_policies.simulation import config_events
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 CAPTURED = datetime(2026, 11, 20, 9, 15, 42, 123000, tzinfo=UTC)

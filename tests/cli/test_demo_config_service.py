@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from no_direct_policies.config_service import ConfigService
+from no_direct_policies.simulation.config_service import ConfigService
 
 RULE = "IAM_USER_NO_DIRECT_POLICIES"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

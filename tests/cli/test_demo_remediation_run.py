@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cli_support import CHANGE_PASSWORD, S3_FULL
 
-from no_direct_policies import remediation_run
-from no_direct_policies.automation_runner import StepFailed
+from no_direct_policies.simulation import document_run as remediation_run
+from no_direct_policies.simulation.document_runner import StepFailed
 
 PARAMETERS = json.loads((Path(__file__).resolve().parents[2] / "parameters.json").read_text())
 REMEDIATION = PARAMETERS["Parameters"]["Remediation"]["Parameters"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import doc_tables
 import pytest
 
-from no_direct_policies import demo_seed
+from no_direct_policies.simulation import demo_seed
 
 ROOT = Path(__file__).resolve().parents[2]
 JOHN_BEFORE = (
@@ -28,7 +28,7 @@ def demo_run() -> tuple[subprocess.CompletedProcess[str], float]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "no_direct_policies", "demo"],
+        [sys.executable, "-m", "no_direct_policies.simulation"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -188,7 +188,7 @@ def test_demo_output_is_coloured_on_a_terminal(tmp_path):
     }
     with (tmp_path / "stderr").open("w") as stderr:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "no_direct_policies", "demo"],
+            [sys.executable, "-m", "no_direct_policies.simulation"],
             cwd=ROOT,
             env=env,
             stdout=secondary,

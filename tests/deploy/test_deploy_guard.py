@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from cfn_guard_rs.cfn_guard_rs import run_checks_rs
-from user_compliance import RuleOptions, UserPolicies, decide
 
 from deploy import build
+from no_direct_policies.compliance import RuleOptions, UserPolicies, decide
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 GUARD_VERDICT = {"PASS": "COMPLIANT", "FAIL": "NON_COMPLIANT", "SKIP": "NOT_APPLICABLE"}

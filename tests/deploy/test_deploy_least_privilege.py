@@ -22,10 +22,10 @@ from iam_policy_checks import (
     unscoped_group_writes,
     wildcard_actions,
 )
-from move_policies_to_group import RemediationError, move_user_policies, parse_payload
 
 from deploy import build
 from deploy.build import automation_verify_permissions, group_path
+from no_direct_policies.move.request import RemediationError, move_user_policies, parse_payload
 
 S3_FULL = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -33,8 +33,12 @@ INLINE_DOCUMENT = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
     '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]}'
 )
+# What runs in the rule's Lambda: its entry, the package modules it imports, and rdklib.
 RULE_SOURCES = [
     Path("rules/IAM_USER_NO_DIRECT_POLICIES"),
+    Path("no_direct_policies/compliance.py"),
+    Path("no_direct_policies/rule_event.py"),
+    Path("no_direct_policies/evaluation_answers.py"),
     Path(boto3.__file__).parent.parent / "rdklib",
 ]
 
@@ -228,7 +232,7 @@ def _role_template(*statements: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _aws_calls_in_source(folders: list[Path], services: tuple[str, ...]) -> set[str]:
+def _aws_calls_in_source(sources: list[Path], services: tuple[str, ...]) -> set[str]:
     """``service:Operation`` for every ``.operation_name(`` call of those services in the code."""
     session = boto3.session.Session(region_name="us-east-1")
     operations = {
@@ -237,8 +241,8 @@ def _aws_calls_in_source(folders: list[Path], services: tuple[str, ...]) -> set[
         for op in session.client(service).meta.service_model.operation_names
     }
     calls = set()
-    for folder in folders:
-        for path in folder.glob("**/*.py"):
+    for source in sources:
+        for path in [source] if source.is_file() else source.glob("**/*.py"):
             if path.name.endswith("_test.py"):
                 continue
             for name in re.findall(r"\.([a-z_]+)\(", path.read_text(encoding="utf-8")):

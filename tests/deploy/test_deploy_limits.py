@@ -27,7 +27,7 @@ from aws_models import (
 from deploy import build, limits
 from deploy.rule_resources import EXEMPT_POLICIES_PARAMETER
 from deploy.rule_spec import FREQUENCIES, RuleSpecError, rule_spec_from_mapping
-from no_direct_policies.automation_runner import DocumentError, resolve_parameters
+from no_direct_policies.simulation.document_runner import DocumentError, resolve_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 FIVE_POLICIES = ",".join(

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 
-from no_direct_policies.simulated_account import ACCOUNT_ID, REGION
+from no_direct_policies.simulation.account import ACCOUNT_ID, REGION
 
 # moto warns that it skips the Config resources and the alarm: expected, see above.
 pytestmark = [

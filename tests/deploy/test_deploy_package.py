@@ -1,20 +1,22 @@
-"""The Lambda zips: what they hold, that links are zipped as real files, that they import."""
+"""The Lambda zips: built from the one package, what they hold, and that each runs alone."""
 
 from __future__ import annotations
 
+import json
 import shutil
-import stat
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import boto3
 import pytest
 import rdklib
 
 from deploy import package
 
 ROOT = Path(__file__).resolve().parents[2]
+RULE_ZIP = "IAM_USER_NO_DIRECT_POLICIES.zip"
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +30,18 @@ def rdklib_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def zips(tmp_path_factory, rdklib_dir) -> dict[str, Path]:
+def package_dir(tmp_path_factory) -> Path:
+    """The project as ``pip install --no-deps --target`` installs it."""
+    return package.install_package(tmp_path_factory.mktemp("package") / "target")
+
+
+@pytest.fixture(scope="module")
+def zips(tmp_path_factory, rdklib_dir, package_dir) -> dict[str, Path]:
     """Both zips, built as `make package` builds them."""
     out = tmp_path_factory.mktemp("build")
     return {
-        "rule": package.build_rule_zip(out, rdklib_dir, "IAM_USER_NO_DIRECT_POLICIES.zip"),
-        "helper": package.build_helper_zip(out),
+        "rule": package.build_rule_zip(out, rdklib_dir, RULE_ZIP, package_dir),
+        "helper": package.build_helper_zip(out, package_dir),
     }
 
 
@@ -42,67 +50,99 @@ def _names(path: Path) -> list[str]:
         return archive.namelist()
 
 
-def test_rule_zip_holds_the_rule_modules_and_rdklib_without_caches_or_scripts(zips):
+def _package_modules() -> list[str]:
+    """The package's modules in the working tree, without the simulation."""
+    return sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "no_direct_policies").rglob("*.py")
+        if "simulation" not in p.parts
+    )
+
+
+def test_rule_zip_holds_its_entry_the_package_and_rdklib_without_caches_or_scripts(zips):
     names = _names(zips["rule"])
-    top_level = sorted(n for n in names if "/" not in n)
-    rule_folder = ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES"
-    modules = sorted(p.name for p in rule_folder.glob("*.py") if not p.name.endswith("_test.py"))
-    assert top_level == modules
-    assert {"IAM_USER_NO_DIRECT_POLICIES.py", "user_compliance.py"} <= set(top_level)
+    assert sorted(n for n in names if "/" not in n) == ["IAM_USER_NO_DIRECT_POLICIES.py"]
+    assert sorted(n for n in names if n.startswith("no_direct_policies/")) == _package_modules()
     assert "rdklib/__init__.py" in names
     assert "rdklib/evaluator.py" in names
     assert not [n for n in names if "__pycache__" in n or n.startswith("bin/")]
 
 
-def test_helper_zip_holds_the_remediation_modules(zips):
-    expected = sorted(p.name for p in (ROOT / "remediation").glob("*.py"))
-    assert "move_policies_to_group.py" in expected
-    assert _names(zips["helper"]) == expected
+def test_helper_zip_holds_its_entry_and_the_package_without_rdklib_or_the_simulation(zips):
+    names = _names(zips["helper"])
+    assert names == sorted(["move_policies_to_group.py", *_package_modules()])
 
 
-def test_linked_decision_module_is_zipped_as_a_regular_file_with_its_content(zips):
-    linked = ROOT / "remediation" / "user_compliance.py"
-    assert linked.is_symlink()
-    real = (ROOT / "rules" / "IAM_USER_NO_DIRECT_POLICIES" / "user_compliance.py").read_bytes()
+def test_zipped_files_are_the_working_trees_sources(zips):
     with zipfile.ZipFile(zips["helper"]) as archive:
-        info = archive.getinfo("user_compliance.py")
-        assert archive.read(info) == real
-    assert stat.S_ISLNK(info.external_attr >> 16) is False
-    assert info.external_attr >> 16 == 0o644
+        for name in archive.namelist():
+            source = ROOT / ("remediation" if "/" not in name else "") / name
+            assert archive.read(name) == source.read_bytes(), name
+            assert archive.getinfo(name).external_attr >> 16 == 0o644
 
 
 def test_zips_are_byte_for_byte_reproducible(tmp_path, zips, rdklib_dir):
-    again = package.build_helper_zip(tmp_path)
+    package_dir = package.install_package(tmp_path / "package")
+    again = package.build_helper_zip(tmp_path, package_dir)
     assert again.read_bytes() == zips["helper"].read_bytes()
-    rule_again = package.build_rule_zip(tmp_path, rdklib_dir, "IAM_USER_NO_DIRECT_POLICIES.zip")
+    rule_again = package.build_rule_zip(tmp_path, rdklib_dir, RULE_ZIP, package_dir)
     assert rule_again.read_bytes() == zips["rule"].read_bytes()
 
 
-@pytest.mark.parametrize(
-    ("zip_key", "module"),
-    [("rule", "IAM_USER_NO_DIRECT_POLICIES"), ("helper", "move_policies_to_group")],
-)
-def test_each_handler_imports_from_its_zip_alone(zips, zip_key, module):
-    # As Lambda does: the zip's root on sys.path; boto3 comes from the runtime.
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); "
-        f"import {module}, user_compliance; "
-        f"assert {module}.__file__.startswith(sys.argv[1]), {module}.__file__; "
-        "assert user_compliance.__file__.startswith(sys.argv[1]); "
-        f"assert callable({module}.lambda_handler)"
-    )
-    if zip_key == "rule":
-        code += "; import rdklib; assert rdklib.__file__.startswith(sys.argv[1])"
+# Run in a clean interpreter (-S: no site-packages, so no installed project): the unzipped
+# zip first on sys.path, as Lambda puts its task root, then only the folder boto3 comes from,
+# as the runtime provides it. The entry and the package must come from the zip.
+_RUN_HANDLER = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+entry = __import__(sys.argv[3])
+import no_direct_policies
+for module in (entry, no_direct_policies):
+    assert module.__file__.startswith(sys.argv[1]), module.__file__
+if "rdklib" in sys.modules:
+    assert sys.modules["rdklib"].__file__.startswith(sys.argv[1])
+try:
+    entry.lambda_handler(json.loads(sys.argv[4]), None)
+except Exception as error:
+    print(type(error).__name__, error)
+"""
+
+
+# Each entry, an event its handler must refuse, and the start of what it raises.
+_HANDLER_CASES = {
+    "rule": (
+        "IAM_USER_NO_DIRECT_POLICIES",
+        {"invokingEvent": "{}", "ruleParameters": "{}", "resultToken": "TESTMODE"},
+        "MalformedEvent Malformed Config event: invokingEvent.messageType is missing",
+    ),
+    "helper": ("move_policies_to_group", {"UserName": "a b"}, "RemediationRefused Refused:"),
+}
+
+
+@pytest.mark.parametrize("zip_key", sorted(_HANDLER_CASES))
+def test_each_zip_runs_its_handler_alone(tmp_path, zips, zip_key):
+    module, event, answer = _HANDLER_CASES[zip_key]
+    unzipped = tmp_path / zip_key
+    with zipfile.ZipFile(zips[zip_key]) as archive:
+        archive.extractall(unzipped)
+    runtime = Path(boto3.__file__).parent.parent
+    argv = [str(unzipped), str(runtime), module, json.dumps(event)]
     result = subprocess.run(  # noqa: S603 - fixed argv: this interpreter on a built zip
-        [sys.executable, "-c", code, str(zips[zip_key])],
+        [sys.executable, "-S", "-c", _RUN_HANDLER, *argv],
         capture_output=True,
         text=True,
         check=False,
         cwd="/",
     )
     assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith(answer), result.stdout
 
 
-def test_rule_zip_refuses_a_folder_without_rdklib(tmp_path):
+def test_rule_zip_refuses_a_folder_without_rdklib(tmp_path, package_dir):
     with pytest.raises(FileNotFoundError, match="pip install --no-deps --target"):
-        package.build_rule_zip(tmp_path, tmp_path, "rule.zip")
+        package.build_rule_zip(tmp_path, tmp_path, "rule.zip", package_dir)
+
+
+def test_zips_refuse_a_folder_without_the_package(tmp_path, rdklib_dir):
+    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps --target .* \."):
+        package.build_helper_zip(tmp_path, tmp_path)

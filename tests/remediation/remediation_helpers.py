@@ -17,9 +17,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from move_policies_to_group import MoveRequest, move_user_policies, parse_payload
 
-from no_direct_policies.simulated_account import REGION
+from no_direct_policies.move.request import MoveRequest, move_user_policies, parse_payload
+from no_direct_policies.simulation.account import REGION
 
 S3_FULL = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from move_policies_to_group import lambda_handler
+
+from no_direct_policies.move.request import lambda_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = ROOT / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"

@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from group_plan import group_name
-from move_policies_to_group import RemediationError, RemediationRefused, RemediationStopped
 from remediation_helpers import (
     LIST_BUCKETS,
     READ_ONLY,
@@ -29,6 +27,9 @@ from remediation_helpers import (
     recorded_calls,
     remediate,
 )
+
+from no_direct_policies.move.plan import group_name
+from no_direct_policies.move.request import RemediationError, RemediationRefused, RemediationStopped
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from group_plan import group_name
-from move_policies_to_group import RemediationError, RemediationStopped, parse_payload
 from remediation_helpers import (
     LIST_BUCKETS,
     READ_ONLY,
@@ -25,6 +23,9 @@ from remediation_helpers import (
     once_before,
     remediate,
 )
+
+from no_direct_policies.move.plan import group_name
+from no_direct_policies.move.request import RemediationError, RemediationStopped, parse_payload
 
 PATH = "/config-remediation/"
 GROUP = group_name("MovedPolicies-", [S3_FULL], [])

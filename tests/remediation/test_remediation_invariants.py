@@ -11,9 +11,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from group_plan import plan_move
-from iam_state import read_group, read_quotas, read_user
-from move_policies_to_group import perform_action, required_group_specs
 from remediation_helpers import (
     LIST_BUCKETS,
     READ_ONLY,
@@ -23,6 +20,10 @@ from remediation_helpers import (
     remediate,
     request_for,
 )
+
+from no_direct_policies.move.iam_reads import read_group, read_quotas, read_user
+from no_direct_policies.move.plan import plan_move
+from no_direct_policies.move.request import perform_action, required_group_specs
 
 
 def _seed(make_user: Callable, arns: list[str], tag: str) -> dict[str, Any]:

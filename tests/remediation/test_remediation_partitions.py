@@ -10,10 +10,11 @@ import re
 
 import pytest
 from botocore.loaders import create_loader
-from group_plan import RemediationRefused
-from move_policies_to_group import parse_payload
 from ssm_document import load_document
-from user_compliance import PARTITION_PATTERN, PARTITIONS, parse_policy_arns
+
+from no_direct_policies.compliance import PARTITION_PATTERN, PARTITIONS, parse_policy_arns
+from no_direct_policies.move.plan import RemediationRefused
+from no_direct_policies.move.request import parse_payload
 
 ARN_PARAMETERS = {
     "AutomationAssumeRole": "arn:{}:iam::123456789012:role/Automation",

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 
-import move_policies_to_group
 import pytest
-from group_plan import MoveOptions
-from move_policies_to_group import MoveRequest, RemediationRefused, lambda_handler, parse_payload
 from remediation_helpers import CHANGE_PASSWORD, S3_FULL
+
+from no_direct_policies.move import request as move_policies_to_group
+from no_direct_policies.move.plan import MoveOptions
+from no_direct_policies.move.request import (
+    MoveRequest,
+    RemediationRefused,
+    lambda_handler,
+    parse_payload,
+)
 
 USER_ID = "AIDAABCDEFGHIJKLMNOPQ"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from group_plan import (
+
+from no_direct_policies.move.plan import (
     GroupState,
     InlinePolicy,
     MoveOptions,
@@ -111,9 +112,18 @@ def test_memberless_partial_group_is_completed_with_only_the_missing_policies():
 
 def test_exact_group_with_members_is_reused():
     spec = _spec()
-    check_group(
-        spec, GroupState(spec.name, spec.path, frozenset(ARNS[:2]), frozenset(), frozenset({"x"}))
+    exact = GroupState(spec.name, spec.path, frozenset(ARNS[:2]), frozenset(), frozenset({"x"}))
+
+    plan = _plan(UserState("u", "AIDA1", tuple(ARNS[:2])), existing={spec.name: exact})
+
+    # No CreateGroup, nothing attached to the group: the user joins it, then loses the policies.
+    assert plan.setup_actions == (
+        {"Action": "AddUserToGroup", "GroupName": spec.name, "UserName": "u"},
     )
+    assert plan.removal_actions == tuple(
+        {"Action": "DetachUserPolicy", "UserName": "u", "PolicyArn": arn} for arn in ARNS[:2]
+    )
+    assert (plan.groups, plan.moved_policy_arns) == ((spec.name,), tuple(ARNS[:2]))
 
 
 @pytest.mark.parametrize(

@@ -6,18 +6,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import botocore.endpoint
-import move_policies_to_group
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from group_plan import group_name
-from move_policies_to_group import (
-    RemediationError,
-    RemediationRefused,
-    RemediationStopped,
-    move_user_policies,
-    parse_payload,
-)
 from remediation_helpers import (
     READ_ONLY,
     S3_FULL,
@@ -25,6 +16,16 @@ from remediation_helpers import (
     effective_policies,
     once_before,
     remediate,
+)
+
+from no_direct_policies.move import request as move_policies_to_group
+from no_direct_policies.move.plan import group_name
+from no_direct_policies.move.request import (
+    RemediationError,
+    RemediationRefused,
+    RemediationStopped,
+    move_user_policies,
+    parse_payload,
 )
 
 GROUP = group_name("MovedPolicies-", [S3_FULL], [])

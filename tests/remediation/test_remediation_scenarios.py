@@ -6,8 +6,6 @@ import json
 import logging
 
 import pytest
-from group_plan import group_name
-from move_policies_to_group import RemediationError, RemediationRefused
 from remediation_helpers import (
     CHANGE_PASSWORD,
     LIST_BUCKETS,
@@ -17,6 +15,9 @@ from remediation_helpers import (
     iam_snapshot,
     remediate,
 )
+
+from no_direct_policies.move.plan import group_name
+from no_direct_policies.move.request import RemediationError, RemediationRefused
 
 
 def test_seed_scenario_john_david_and_mark_share_one_group_and_keep_s3_access(iam, make_user):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import move_policies_to_group
 import pytest
-from group_plan import group_name
 from remediation_helpers import CHANGE_PASSWORD, READ_ONLY, S3_FULL, iam_snapshot
 from ssm_document import ROLE, invoke_helper, load_document, rule_remediation
 
-from no_direct_policies.automation_runner import DocumentError, StepFailed, run_document
+from no_direct_policies.move import request as move_policies_to_group
+from no_direct_policies.move.plan import group_name
+from no_direct_policies.simulation.document_runner import DocumentError, StepFailed, run_document
 
 ALL_STEPS = ["MoveUserPolicies", "ReadHelperResult", "VerifyNoDirectPolicies"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ssm_document import load_document
 
-from no_direct_policies.automation_runner import (
+from no_direct_policies.simulation.document_runner import (
     DocumentError,
     StepFailed,
     resolve_parameters,

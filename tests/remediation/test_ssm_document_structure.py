@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from group_plan import DEFAULT_GROUP_NAME_PREFIX, DEFAULT_GROUP_PATH
-from move_policies_to_group import PAYLOAD_KEYS
 from remediation_helpers import CHANGE_PASSWORD, LIST_BUCKETS, S3_FULL, remediate
 from ssm_document import DOCUMENT_PATH, ROLE, load_document, rule_remediation
-from user_compliance import parse_policy_arns
 
-from no_direct_policies.automation_runner import resolve_parameters, validate_document
+from no_direct_policies.compliance import parse_policy_arns
+from no_direct_policies.move.plan import DEFAULT_GROUP_NAME_PREFIX, DEFAULT_GROUP_PATH
+from no_direct_policies.move.request import PAYLOAD_KEYS
+from no_direct_policies.simulation.document_runner import resolve_parameters, validate_document
 
 DOCUMENT = load_document()
 PARAMETERS = DOCUMENT["parameters"]

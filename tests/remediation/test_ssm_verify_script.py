@@ -30,11 +30,11 @@ import pytest
 import yaml
 from remediation_helpers import CHANGE_PASSWORD, S3_FULL
 from ssm_document import ROOT, invoke_helper, load_document
-from ssm_scripts import verify_no_direct_policies as script
 
-from no_direct_policies.automation_runner import StepFailed, run_document
+from no_direct_policies.move import verify_script as script
+from no_direct_policies.simulation.document_runner import StepFailed, run_document
 
-SCRIPT_PATH = ROOT / "remediation" / "ssm_scripts" / "verify_no_direct_policies.py"
+SCRIPT_PATH = ROOT / "no_direct_policies" / "move" / "verify_script.py"
 PARAMETERS = {
     "AutomationAssumeRole": "arn:aws:iam::123456789012:role/R",
     "ExemptPolicyArns": CHANGE_PASSWORD,

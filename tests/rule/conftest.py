@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import Stubber
 from rdklib import ClientFactory
 
-from no_direct_policies.simulated_account import REGION
+from no_direct_policies.simulation.account import REGION
 
 
 @dataclass

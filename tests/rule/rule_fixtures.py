@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.stub import Stubber
 
-from no_direct_policies.simulated_account import ACCOUNT_ID
+from no_direct_policies.simulation.account import ACCOUNT_ID
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 RULE_NAME = "IAM_USER_NO_DIRECT_POLICIES"

@@ -54,12 +54,6 @@ def test_rule_folder_links_to_the_single_parameters_file():
     assert link.resolve() == (ROOT / "parameters.json").resolve()
 
 
-def test_remediation_imports_the_same_decision_module():
-    link = ROOT / "remediation" / "user_compliance.py"
-    assert link.is_symlink()
-    assert link.resolve() == (RULE_DIR / "user_compliance.py").resolve()
-
-
 def test_every_scenario_has_a_test_and_every_scenario_test_a_scenario():
     scenarios = {
         int(number)

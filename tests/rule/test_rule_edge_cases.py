@@ -7,13 +7,13 @@ import json
 
 import pytest
 from IAM_USER_NO_DIRECT_POLICIES import RuleInvocationError, lambda_handler
-from user_compliance import (
+
+from no_direct_policies.compliance import (
     ANNOTATION_LIMIT,
     _render,
     non_compliant_annotation,
     parse_policy_arns,
 )
-
 from tests.rule.rule_fixtures import evaluation, expect_put_evaluations, load_event
 
 USER_ID = "AIDAJQABLZS4A3QDU576Q"  # the user of change_user_managed_policies.json

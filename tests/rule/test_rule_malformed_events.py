@@ -5,9 +5,9 @@ reads them (where they were bare KeyError / TypeError / IndexError, or a silent 
 from __future__ import annotations
 
 import pytest
-from config_event import MalformedEvent
 from IAM_USER_NO_DIRECT_POLICIES import lambda_handler
 
+from no_direct_policies.rule_event import MalformedEvent
 from tests.rule.rule_fixtures import load_event
 
 CONFIGURATION = "invokingEvent.configurationItem.configuration"

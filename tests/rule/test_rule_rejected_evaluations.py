@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from config_answers import EvaluationsRejected
 from IAM_USER_NO_DIRECT_POLICIES import lambda_handler
 
+from no_direct_policies.evaluation_answers import EvaluationsRejected
 from tests.rule.rule_fixtures import (
     SCHEDULED_TIME,
     evaluation,

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from user_compliance import (
+
+from no_direct_policies.compliance import (
     ANNOTATION_LIMIT,
     AttachedPolicy,
     RuleOptions,
@@ -19,7 +20,6 @@ from user_compliance import (
     parse_policy_arns,
     parse_rule_parameters,
 )
-
 from tests.rule.rule_fixtures import (
     configuration_item,
     expect_authorization_pages,

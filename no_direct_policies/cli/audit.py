@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from user_compliance import NON_COMPLIANT, RuleOptions, UserPolicies, decide, iter_account_users
+from no_direct_policies.compliance import (
+    NON_COMPLIANT,
+    RuleOptions,
+    UserPolicies,
+    decide,
+    iter_account_users,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 # Below one full page the audit is quick; progress lines would only be noise.
 PROGRESS_FROM_USERS = 1000
@@ -40,7 +49,7 @@ def progress_printer(stream: TextIO = sys.stderr) -> Callable[[int], None]:
 
 
 def audit_account(
-    iam_client: Any,
+    iam_client: IAMClient,
     options: RuleOptions,
     on_page: Callable[[int], None] | None = None,
 ) -> tuple[list[UserPolicies], list[dict[str, str]]]:

@@ -3,7 +3,7 @@
 Config's remediation configuration (the ``Remediation`` block of
 ``parameters.json``) names the SSM document and its parameters; Config fills
 ``RESOURCE_ID`` with the user's ID and starts an Automation execution. Here
-the document's steps run in-process (``automation_runner``, since moto runs
+the document's steps run in-process (``document_runner``, since moto runs
 no Automation) and its ``aws:invokeLambdaFunction`` step calls the helper
 Lambda's real handler.
 """
@@ -15,14 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import move_policies_to_group
 import yaml
 
-from no_direct_policies import PROJECT_ROOT, REMEDIATION_DIR
-from no_direct_policies.automation_runner import run_document
+from no_direct_policies.simulation.document_runner import run_document
+from no_direct_policies.simulation.lambda_entries import (
+    DOCUMENT_PATH,
+    RULE_PARAMETERS_PATH,
+    helper_entry,
+)
 
-DOCUMENT_PATH = REMEDIATION_DIR / "MoveIAMUserPoliciesToGroup.yaml"
-RULE_PARAMETERS_PATH = PROJECT_ROOT / "parameters.json"
+__all__ = ["DOCUMENT_PATH", "RULE_PARAMETERS_PATH", "remediate_resource", "remediation_parameters"]
 
 
 def remediation_parameters(resource_id: str) -> dict[str, Any]:
@@ -53,7 +55,7 @@ def _helper_invoker(deployed_name: str) -> Callable[[str, dict[str, Any]], dict[
             raise ValueError(
                 f"Function not found: {function_name}; the deployed helper is {deployed_name}"
             )
-        return move_policies_to_group.lambda_handler(payload, None)
+        return helper_entry().lambda_handler(payload, None)
 
     return invoke
 
@@ -73,7 +75,7 @@ def remediate_resource(
 
     ``overrides`` sets document parameters the remediation configuration leaves at
     their defaults (the demo passes its exempt policies). A failed step raises
-    ``automation_runner.StepFailed``.
+    ``document_runner.StepFailed``.
     """
     document = yaml.safe_load(DOCUMENT_PATH.read_text(encoding="utf-8"))
     configured = remediation_parameters(resource_id)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from no_direct_policies.aws_session import EXIT_OUTPUT_ERROR, EXIT_USAGE, CommandError
+from no_direct_policies.cli.errors import EXIT_OUTPUT_ERROR, EXIT_USAGE, CommandError
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 # IAM operations that only read; every other call the helper makes changes IAM.
 READ_ONLY_PREFIXES = ("Get", "List", "Simulate", "Generate")
@@ -51,30 +54,41 @@ class ChangeLog:
         """The user whose remediation the next lines record."""
         self.user_name, self.user_id = user_name, user_id
 
-    def attach(self, iam_client: Any) -> None:
+    def attach(self, iam_client: IAMClient) -> None:
         """Record every change ``iam_client`` makes, with IAM's answer, as the call returns."""
         events = iam_client.meta.events
         events.register("provide-client-params.iam", self._remember_parameters)
         events.register_first("after-call.iam", self._after_call)
         events.register_first("after-call-error.iam", self._after_call_error)
 
-    def _remember_parameters(self, params: dict, model: Any, context: dict, **_: Any) -> None:
+    def _remember_parameters(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         if is_change(model.name):
             context[_PARAMETERS] = dict(params)
 
-    def _after_call(self, http_response: Any, parsed: dict, model: Any, context: dict, **_: Any):
+    def _after_call(
+        self,
+        http_response: Any,
+        parsed: dict[str, Any],
+        model: Any,
+        context: dict[str, Any],
+        **_: Any,
+    ) -> None:
         if _PARAMETERS in context:
             code = parsed.get("Error", {}).get("Code") or f"HTTP {http_response.status_code}"
             outcome = OK if http_response.status_code < 300 else code
             self.write(model.name, context[_PARAMETERS], outcome)
 
-    def _after_call_error(self, exception: Exception, context: dict, event_name: str, **_: Any):
+    def _after_call_error(
+        self, exception: Exception, context: dict[str, Any], event_name: str, **_: Any
+    ) -> None:
         if _PARAMETERS in context:
             # No answer from IAM: the change may or may not have been made.
             outcome = f"unknown ({type(exception).__name__})"
             self.write(event_name.rsplit(".", 1)[-1], context[_PARAMETERS], outcome)
 
-    def write(self, action: str, parameters: dict, outcome: str) -> None:
+    def write(self, action: str, parameters: dict[str, Any], outcome: str) -> None:
         """Append one line and put it on disk before returning."""
         line = json.dumps(
             {

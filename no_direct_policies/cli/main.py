@@ -1,4 +1,4 @@
-"""``python -m no_direct_policies audit|remediate|demo``: the rule and its fix from a shell.
+"""``no-direct-policies audit|remediate``: the rule and its fix from a shell.
 
 Exit codes: 0 success (audit: every user compliant or exempt); 1 the audit
 found a NON_COMPLIANT user, and nothing else; 2 bad arguments, rule or helper
@@ -17,14 +17,21 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
-from user_compliance import RuleOptions, UserPolicies, parse_rule_parameters
-
-from no_direct_policies import audit, interruption, output
-from no_direct_policies.aws_session import (
+from no_direct_policies import __version__
+from no_direct_policies.cli import audit, interruption, output
+from no_direct_policies.cli.change_log import ChangeLog
+from no_direct_policies.cli.clients import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
+    aws_client,
+    describe_aws_error,
+    iam_client,
+)
+from no_direct_policies.cli.echo import shorten, shorten_quoted
+from no_direct_policies.cli.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_NONCOMPLIANT,
     EXIT_OK,
@@ -33,15 +40,11 @@ from no_direct_policies.aws_session import (
     EXIT_STOPPED,
     EXIT_USAGE,
     CommandError,
-    aws_client,
-    describe_aws_error,
-    iam_client,
     usage_error,
 )
-from no_direct_policies.change_log import ChangeLog
-from no_direct_policies.echo import shorten, shorten_quoted
+from no_direct_policies.compliance import RuleOptions, UserPolicies, parse_rule_parameters
 
-PROG = "python -m no_direct_policies"
+PROG = "no-direct-policies"
 _OPTION_OF_PARAMETER = {
     "ExemptUserNames": "--exempt-user-names",
     "ExemptUserPathPrefixes": "--exempt-user-path-prefixes",
@@ -157,8 +160,9 @@ def _add_rule_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line grammar (public so the README's usage can be checked against it)."""
+    """The command-line grammar (public so docs/cli.md's options table is checked against it)."""
     parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     audit_parser = commands.add_parser(
@@ -196,7 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_options(fix)
     fix.add_argument("--format", choices=output.FORMATS, default="table")
 
-    commands.add_parser("demo", help="run the whole product on a simulated account")
     return parser
 
 
@@ -238,7 +241,7 @@ def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
     Each user's outcome is printed (and flushed) as soon as the user is done; with
     ``--apply`` SIGINT / SIGTERM stop the run at a safe point (see interruption).
     """
-    from no_direct_policies import remediate  # noqa: PLC0415 - audit must not need the helper
+    from no_direct_policies.cli import remediate  # noqa: PLC0415 - audit must not need the helper
 
     options = _rule_options(args)
     helper_options = {
@@ -314,15 +317,15 @@ class _RemediationRun:
         self.apply = args.apply
         self.stdout, self.stderr = stdout, stderr
         self.colour = output.use_colour(stdout)
-        self.results: list[dict] = []
-        self.failures: list[dict] = []
+        self.results: list[dict[str, Any]] = []
+        self.failures: list[dict[str, Any]] = []
         self.finished = False
 
     def start(self) -> None:
         if self.format == "csv":
             print(output.remediation_csv_header(), file=self.stdout, flush=True)
 
-    def record(self, outcome: dict) -> None:
+    def record(self, outcome: dict[str, Any]) -> None:
         (self.failures if "Error" in outcome else self.results).append(outcome)
         if self.format == "table":
             separator = "\n" if len(self.results) + len(self.failures) > 1 else ""
@@ -379,7 +382,7 @@ def _note_inline_policies_left(
     args: argparse.Namespace,
     options: RuleOptions,
     chosen: Sequence[UserPolicies],
-    results: Sequence[dict],
+    results: Sequence[dict[str, Any]],
     stderr: TextIO,
 ) -> None:
     """The helper moves inline policies only when asked: say who stays NON_COMPLIANT."""
@@ -404,13 +407,8 @@ def main(
     try:
         args = build_parser().parse_args(argv)
         report = ReportStream(stdout or sys.stdout)
-        if args.command == "demo":
-            from no_direct_policies import demo  # noqa: PLC0415 - only the demo needs moto
-
-            code = demo.main(report)
-        else:
-            runner = run_audit if args.command == "audit" else run_remediate
-            code = runner(args, report, stderr)
+        runner = run_audit if args.command == "audit" else run_remediate
+        code = runner(args, cast(TextIO, report), stderr)  # it writes as a text stream does
         report.flush()
     except CommandError as error:
         return _fail(error, stderr)
@@ -432,3 +430,18 @@ def _fail(error: CommandError, stderr: TextIO) -> int:
     """Print the error's one line (echoed values shortened) and return its exit code."""
     print(f"error: {shorten_quoted(str(error))}", file=stderr, flush=True)
     return error.exit_code
+
+
+def run() -> int:
+    """The console command: ``main`` on the process's arguments and streams.
+
+    A reader that stops early (``| head``) is not an error worth a traceback; what is
+    still buffered then cannot be written, so it is dropped to keep the exit flush quiet.
+    """
+    try:
+        code = main()
+    except BrokenPipeError:
+        code = EXIT_BROKEN_PIPE
+    if code in {EXIT_BROKEN_PIPE, EXIT_OUTPUT_ERROR} and sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return code

@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 COMPLIANT = "COMPLIANT"
 NON_COMPLIANT = "NON_COMPLIANT"
@@ -328,7 +331,7 @@ def _compliant_annotation(user: UserPolicies, options: RuleOptions) -> str:
 
 
 def iter_account_users(
-    iam_client: Any, on_page: Callable[[int], None] | None = None
+    iam_client: IAMClient, on_page: Callable[[int], None] | None = None
 ) -> Iterator[UserPolicies]:
     """Every IAM user of the account with its policies, one GetAccountAuthorizationDetails
     page (up to 1000 users) at a time; ``on_page(users_so_far)`` runs after each page.

@@ -1,10 +1,10 @@
 """Perform a plan's IAM actions, guarded against what others change about the user meanwhile.
 
-The planner (``group_plan``) decides from one read of the user; IAM has no
+The planner (``plan``) decides from one read of the user; IAM has no
 conditional write, so between that read and each write an administrator may
 revoke a policy, or delete the user and create another under the same name.
 ``MoveRun`` performs the plan in order and re-reads where it matters
-(``group_plan``'s docstring states what this guarantees and what it cannot):
+(``plan``'s docstring states what this guarantees and what it cannot):
 
 - before and right after each ``AddUserToGroup``, and before the first removal:
   the name still belongs to the planned user ID, and every policy the run's
@@ -24,11 +24,20 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore import xform_name
 from botocore.exceptions import ClientError
-from group_plan import (
+
+from no_direct_policies.move.iam_reads import (
+    attached_user_policy_arns,
+    error_code,
+    read_group,
+    read_user_groups,
+    user_id_of,
+    user_inline_policies,
+)
+from no_direct_policies.move.plan import (
     Action,
     GroupSpec,
     InlinePolicy,
@@ -37,14 +46,9 @@ from group_plan import (
     RemediationStopped,
     check_group,
 )
-from iam_state import (
-    attached_user_policy_arns,
-    error_code,
-    read_group,
-    read_user_groups,
-    user_id_of,
-    user_inline_policies,
-)
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the move
@@ -53,7 +57,7 @@ VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes cons
 _NAMES_USER = ("AddUserToGroup", "DetachUserPolicy", "DeleteUserPolicy")
 
 
-def perform_action(iam_client: Any, action: Action, specs: Mapping[str, GroupSpec]) -> bool:
+def perform_action(iam_client: IAMClient, action: Action, specs: Mapping[str, GroupSpec]) -> bool:
     """Call the IAM API an action names; return True if it created a group."""
     parameters = {key: value for key, value in action.items() if key != "Action"}
     LOGGER.info("IAM %s", json.dumps(action))
@@ -74,10 +78,10 @@ def perform_action(iam_client: Any, action: Action, specs: Mapping[str, GroupSpe
             ) from error
         check_group(spec, state)
         return False
-    return action["Action"] == "CreateGroup"
+    return bool(action["Action"] == "CreateGroup")
 
 
-def unverified(iam_client: Any, plan: Plan) -> list[str]:
+def unverified(iam_client: IAMClient, plan: Plan) -> list[str]:
     """What the read-back finds missing or wrong; empty when the removals are safe."""
     with_inline = bool(plan.moved_inline_policies)
     groups = {  # IAM group names are unique regardless of case
@@ -121,7 +125,7 @@ def _named(
 class MoveRun:
     """One execution of a plan: what it changed so far, and the guards around each write."""
 
-    def __init__(self, iam_client: Any, plan: Plan, specs: Mapping[str, GroupSpec]) -> None:
+    def __init__(self, iam_client: IAMClient, plan: Plan, specs: Mapping[str, GroupSpec]) -> None:
         self.iam = iam_client
         self.plan = plan
         self.specs = specs

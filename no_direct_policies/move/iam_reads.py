@@ -7,10 +7,20 @@ users with many policies or groups are read completely.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from group_plan import GroupState, InlinePolicy, Quotas, RemediationRefused, UserState
+
+from no_direct_policies.move.plan import (
+    GroupState,
+    InlinePolicy,
+    Quotas,
+    RemediationRefused,
+    UserState,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 
 def error_code(error: ClientError) -> str:
@@ -18,26 +28,27 @@ def error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
-def _items(iam_client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+def _items(iam_client: IAMClient, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
     """Every item under ``key`` across all pages of a list operation."""
-    for page in iam_client.get_paginator(operation).paginate(**kwargs):
+    paginator: Any = iam_client.get_paginator(operation)  # type: ignore[call-overload]
+    for page in paginator.paginate(**kwargs):
         yield from page[key]
 
 
-def find_user_name(iam_client: Any, user_id: str) -> str:
+def find_user_name(iam_client: IAMClient, user_id: str) -> str:
     """The name of the user with this unique ID (no IAM API looks users up by ID)."""
     # 1,000 users per page (IAM's maximum): 5,000 users cost 5 calls, not 50.
     pages = {"PaginationConfig": {"PageSize": 1000}}
     for user in _items(iam_client, "list_users", "Users", **pages):
         if user["UserId"] == user_id:
-            return user["UserName"]
+            return str(user["UserName"])
     raise RemediationRefused(
         f"No IAM user has the ID {user_id}: it was probably deleted after Config evaluated it. "
         "Nothing was changed and nothing is left to remediate."
     )
 
 
-def user_id_of(iam_client: Any, user_name: str) -> str | None:
+def user_id_of(iam_client: IAMClient, user_name: str) -> str | None:
     """The unique ID of the user that has this name now; None if no user has it."""
     try:
         return iam_client.get_user(UserName=user_name)["User"]["UserId"]
@@ -47,7 +58,7 @@ def user_id_of(iam_client: Any, user_name: str) -> str | None:
         raise
 
 
-def find_user_id(iam_client: Any, user_name: str) -> str:
+def find_user_id(iam_client: IAMClient, user_name: str) -> str:
     """The unique ID of the named user."""
     user_id = user_id_of(iam_client, user_name)
     if user_id is None:
@@ -57,7 +68,7 @@ def find_user_id(iam_client: Any, user_name: str) -> str:
     return user_id
 
 
-def _inline_policies(iam_client: Any, kind: str, name: str) -> frozenset[InlinePolicy]:
+def _inline_policies(iam_client: IAMClient, kind: str, name: str) -> frozenset[InlinePolicy]:
     """The inline policies of a user or group (``kind`` is "user" or "group").
 
     A policy deleted between the list and its read is not there: it is left out.
@@ -77,7 +88,7 @@ def _inline_policies(iam_client: Any, kind: str, name: str) -> frozenset[InlineP
     return frozenset(policies)
 
 
-def _attached_group_policies(iam_client: Any, group_name: str) -> frozenset[str]:
+def _attached_group_policies(iam_client: IAMClient, group_name: str) -> frozenset[str]:
     return frozenset(
         policy["PolicyArn"]
         for policy in _items(
@@ -86,7 +97,7 @@ def _attached_group_policies(iam_client: Any, group_name: str) -> frozenset[str]
     )
 
 
-def read_group(iam_client: Any, group_name: str) -> GroupState | None:
+def read_group(iam_client: IAMClient, group_name: str) -> GroupState | None:
     """A group's path, members, attached and inline policies; None if it does not exist."""
     try:
         pages = list(iam_client.get_paginator("get_group").paginate(GroupName=group_name))
@@ -105,7 +116,7 @@ def read_group(iam_client: Any, group_name: str) -> GroupState | None:
 
 
 def read_user_groups(
-    iam_client: Any, user_name: str, *, with_inline: bool
+    iam_client: IAMClient, user_name: str, *, with_inline: bool
 ) -> tuple[GroupState, ...]:
     """The groups the user is in, with what each carries (members are not read)."""
     return tuple(
@@ -123,7 +134,7 @@ def read_user_groups(
     )
 
 
-def attached_user_policy_arns(iam_client: Any, user_name: str) -> tuple[str, ...]:
+def attached_user_policy_arns(iam_client: IAMClient, user_name: str) -> tuple[str, ...]:
     """The ARNs of the managed policies attached directly to the user."""
     return tuple(
         policy["PolicyArn"]
@@ -133,17 +144,19 @@ def attached_user_policy_arns(iam_client: Any, user_name: str) -> tuple[str, ...
     )
 
 
-def user_policy_names(iam_client: Any, user_name: str) -> tuple[str, ...]:
+def user_policy_names(iam_client: IAMClient, user_name: str) -> tuple[str, ...]:
     """The names of the user's inline policies."""
     return tuple(_items(iam_client, "list_user_policies", "PolicyNames", UserName=user_name))
 
 
-def user_inline_policies(iam_client: Any, user_name: str) -> frozenset[InlinePolicy]:
+def user_inline_policies(iam_client: IAMClient, user_name: str) -> frozenset[InlinePolicy]:
     """The user's inline policies, with their documents."""
     return _inline_policies(iam_client, "user", user_name)
 
 
-def read_user(iam_client: Any, user_name: str, user_id: str, *, with_inline: bool) -> UserState:
+def read_user(
+    iam_client: IAMClient, user_name: str, user_id: str, *, with_inline: bool
+) -> UserState:
     """The user's attached policies, inline policies (if asked for) and groups."""
     attached = attached_user_policy_arns(iam_client, user_name)
     inline = tuple(sorted(user_inline_policies(iam_client, user_name))) if with_inline else ()
@@ -156,6 +169,9 @@ def read_user(iam_client: Any, user_name: str, user_id: str, *, with_inline: boo
     )
 
 
-def read_quotas(iam_client: Any) -> Quotas:
+def read_quotas(iam_client: IAMClient) -> Quotas:
     """The live quotas and group count of the account."""
-    return Quotas.from_summary_map(iam_client.get_account_summary()["SummaryMap"])
+    summary = {
+        str(key): count for key, count in iam_client.get_account_summary()["SummaryMap"].items()
+    }
+    return Quotas.from_summary_map(summary)

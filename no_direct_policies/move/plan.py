@@ -4,7 +4,7 @@
 groups the plan would use, the account's quotas) and returns the exact IAM API
 actions to perform, or raises ``RemediationRefused`` before anything is changed.
 It makes no API call, so every rule below can be read and tested here alone;
-rules 7 and 8 say how the executor (``move_executor``) keeps them while others
+rules 7 and 8 say how the executor (``executor``) keeps them while others
 change IAM during a run.
 
 Invariants and how each is guaranteed:
@@ -336,7 +336,8 @@ def plan_move(
             to_create += 1
             name = spec.name
             setup.append({"Action": "CreateGroup", "GroupName": name, "Path": spec.path})
-            present_arns, present_inline = frozenset(), frozenset()
+            present_arns: frozenset[str] = frozenset()
+            present_inline: frozenset[InlinePolicy] = frozenset()
         else:
             check_group(spec, state)
             name = state.name

@@ -9,13 +9,21 @@ helper runs as a dry run and the plan is shown; ``--apply`` executes it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from group_plan import RemediationStopped
-from move_policies_to_group import RemediationError, move_user_policies, parse_payload
-from user_compliance import NON_COMPLIANT, NOT_APPLICABLE, RuleOptions, UserPolicies, decide
+from no_direct_policies.cli.errors import EXIT_USAGE, CommandError, usage_error
+from no_direct_policies.compliance import (
+    NON_COMPLIANT,
+    NOT_APPLICABLE,
+    RuleOptions,
+    UserPolicies,
+    decide,
+)
+from no_direct_policies.move.plan import RemediationStopped
+from no_direct_policies.move.request import RemediationError, move_user_policies, parse_payload
 
-from no_direct_policies.aws_session import EXIT_USAGE, CommandError, usage_error
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
 
 
 def select_users(
@@ -47,7 +55,9 @@ def select_users(
     return chosen, skipped
 
 
-def helper_payload(user_name: str, *, apply: bool, helper_options: Mapping[str, Any]) -> dict:
+def helper_payload(
+    user_name: str, *, apply: bool, helper_options: Mapping[str, Any]
+) -> dict[str, Any]:
     """The helper's payload for one user; options left unset keep the helper's defaults."""
     payload: dict[str, Any] = {"UserName": user_name, "DryRun": not apply}
     payload.update({key: value for key, value in helper_options.items() if value is not None})
@@ -78,7 +88,7 @@ STOPPED = "STOPPED"
 
 
 def remediate_user(
-    iam_client: Any, user: UserPolicies, *, apply: bool, helper_options: Mapping[str, Any]
+    iam_client: IAMClient, user: UserPolicies, *, apply: bool, helper_options: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Run the helper for one user: its result, or ``{"UserName", "UserId", "Outcome", "Error"}``.
 

@@ -4,7 +4,7 @@
 2. Run the rule's real ``lambda_handler`` on a Config change event for every
    user and on a scheduled event; show the rule's view on the Config dashboard.
 3. Remediate every NON_COMPLIANT user the way Config does: the SSM document's
-   steps (``automation_runner``) with the helper Lambda's handler in-process.
+   steps (``document_runner``) with the helper Lambda's handler in-process.
 4. Evaluate again: everyone COMPLIANT or NOT_APPLICABLE.
 5. Show the final IAM state as ``aws iam`` would, and check it.
 
@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import boto3
-import IAM_USER_NO_DIRECT_POLICIES as rule
 
-from no_direct_policies import config_events, demo_seed, output
-from no_direct_policies.automation_runner import StepFailed
-from no_direct_policies.config_service import ConfigService
-from no_direct_policies.remediation_run import remediate_resource
-from no_direct_policies.simulated_account import ACCOUNT_ID, REGION, simulated_account
+from no_direct_policies.cli import output
+from no_direct_policies.simulation import config_events, demo_seed
+from no_direct_policies.simulation.account import ACCOUNT_ID, REGION, simulated_account
+from no_direct_policies.simulation.config_service import ConfigService
+from no_direct_policies.simulation.document_run import remediate_resource
+from no_direct_policies.simulation.document_runner import StepFailed
+from no_direct_policies.simulation.lambda_entries import rule_entry
 
 
 class _Printer:
@@ -162,7 +163,7 @@ def run(printer: _Printer) -> int:
     config = ConfigService(config_events.RULE_NAME)
     with config.serving():
         printer.heading("2. Config invokes the rule: a change event per user, then a sweep")
-        evaluate(iam, rule.lambda_handler)
+        evaluate(iam, rule_entry().lambda_handler)
         _show_dashboard(printer, config, names)
         printer.line(
             f"\n{len(names)} change events and 1 scheduled event; Config API calls by the rule: "
@@ -185,7 +186,7 @@ def run(printer: _Printer) -> int:
             printer.line(f"  SSM document steps run: {' -> '.join(run.steps)}")
 
         printer.heading("4. Config evaluates again")
-        evaluate(iam, rule.lambda_handler)
+        evaluate(iam, rule_entry().lambda_handler)
         _show_dashboard(printer, config, names)
         final = dashboard(config, names)
 
@@ -213,7 +214,3 @@ def main(stream: TextIO | None = None) -> int:
         code = run(printer)
     printer.line(f"\nDemo finished in {time.monotonic() - started:.1f} s.")
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from types import FunctionType, MethodType
 from typing import Any
 
-from config_event import check_history
 from rdklib import ClientFactory
+
+from no_direct_policies.rule_event import check_history
 
 _SERVICE = "config-service"  # botocore's event name for Config
 _SHOWN_IDS = 5

@@ -7,6 +7,8 @@ verify: a paginator, so every page is checked, and botocore's standard retries,
 since aws:executeScript does not retry throttling by itself.
 """
 
+from typing import Any
+
 import boto3
 from botocore.config import Config
 
@@ -14,7 +16,7 @@ from botocore.config import Config
 REQUIRED_PERMISSIONS = ["iam:GetUser", "iam:ListAttachedUserPolicies"]
 
 
-def verify_no_direct_policies(events, context):
+def verify_no_direct_policies(events: dict[str, Any], context: object) -> dict[str, Any]:
     """Raise unless the user (same name and ID) keeps only exempt managed policies."""
     if events["DryRun"]:
         return {"Verification": "SKIPPED_DRY_RUN"}

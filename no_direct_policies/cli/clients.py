@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -35,7 +35,12 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from no_direct_policies.echo import shorten
+from no_direct_policies.cli.echo import shorten
+from no_direct_policies.cli.errors import EXIT_AWS_ERROR, EXIT_USAGE, CommandError
+
+if TYPE_CHECKING:
+    from botocore.config import _RetryDict
+    from mypy_boto3_iam import IAMClient
 
 # IAM is global; any region signs its requests. Used when none is configured.
 DEFAULT_REGION = "us-east-1"
@@ -49,36 +54,6 @@ THROTTLING_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 )
 
-
-class CommandError(Exception):
-    """A failure the user can fix; the CLI prints the message as one line and exits."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def usage_error(error: Exception, option_of_name: Mapping[str, str]) -> CommandError:
-    """A usage error from a validation message that names a parameter or payload key.
-
-    The rule and the helper name their own parameters; the user typed an option,
-    so the message also names the option that carries the value.
-    """
-    options = [option for name, option in option_of_name.items() if name in str(error)]
-    where = f" (command-line option {options[0]})" if options else ""
-    return CommandError(f"{error}{where}", EXIT_USAGE)
-
-
-# Exit codes of the command-line tool (documented in the README).
-EXIT_OK = 0
-EXIT_NONCOMPLIANT = 1
-EXIT_USAGE = 2
-EXIT_AWS_ERROR = 3
-EXIT_REFUSED = 4
-EXIT_STOPPED = 5
-EXIT_OUTPUT_ERROR = 6
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `| head`
 
 # Error codes with which AWS rejects the caller's credentials themselves.
 CREDENTIAL_CODES = frozenset(
@@ -136,16 +111,17 @@ def check_endpoint_url(endpoint_url: str | None) -> None:
         )
 
 
-def iam_client(**connection: Any) -> Any:
+def iam_client(**connection: Any) -> IAMClient:
     """An IAM client from the standard credential chain, with retries for throttling.
 
     ``connection``: the keyword arguments of ``aws_client`` after the service.
     """
-    return aws_client("iam", **connection)
+    client: IAMClient = aws_client("iam", **connection)
+    return client
 
 
 def aws_client(
-    service: str,
+    service: Literal["iam", "sts"],
     *,
     profile: str | None = None,
     region: str | None = None,
@@ -165,11 +141,12 @@ def aws_client(
             "the profiles in ~/.aws/config",
             EXIT_USAGE,
         ) from error
-    retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
+    # botocore checks the mode and the attempts (ValueError below): they come from the user.
+    retries = cast("_RetryDict", {"mode": os.environ.get("AWS_RETRY_MODE", "standard")})
     if "AWS_MAX_ATTEMPTS" not in os.environ:
         retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
     try:
-        client = session.client(
+        client: Any = session.client(
             service,
             region_name=session.region_name or DEFAULT_REGION,
             endpoint_url=endpoint_url or None,
@@ -194,9 +171,10 @@ def aws_client(
 def response_body(http_response: Any) -> bytes | None:
     """The raw body of a botocore HTTP response, or None when it has none to read."""
     try:
-        return http_response.content
+        content: bytes | None = http_response.content
     except AttributeError:  # a response made up in a test or a handler, without a body
         return None
+    return content
 
 
 def is_aws_body(body: bytes | None) -> bool:

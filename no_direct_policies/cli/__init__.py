@@ -1,0 +1,1 @@
+"""The command-line tool: ``no-direct-policies audit|remediate``."""

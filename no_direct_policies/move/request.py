@@ -1,0 +1,214 @@
+"""The helper Lambda's body: move an IAM user's directly attached policies to groups.
+
+The SSM Automation document ``MoveIAMUserPoliciesToGroup`` invokes the helper
+(``remediation/move_policies_to_group.py``, whose ``lambda_handler`` is this
+module's) with the noncompliant user's ID. This module reads the state
+(``iam_reads``), asks the pure planner (``plan``, where the safety argument
+lives) for the ordered actions, and has ``executor`` perform them: every
+adding action first, then a read-back that every moved policy reaches the user
+through a group (retried while IAM catches up), and only then the removals
+from the user, each write that names the user guarded against changes others
+make meanwhile.
+
+A refusal before any change raises ``RemediationRefused`` ("Refused: ...");
+a stop after some change, at a safe point, raises ``RemediationStopped``
+("Stopped part-way: ..."), naming what was changed and what to do.
+
+Payload: ``{"IAMResourceId": "AIDA..."}`` or ``{"UserName": "..."}``, and
+optionally ``DryRun``, ``GroupPath``, ``GroupNamePrefix``,
+``ExemptPolicyArns`` and ``MoveInlinePolicies``. Result: ``UserName``,
+``UserId``, ``Status`` (MOVED | NOTHING_TO_MOVE | PLANNED), ``Groups``,
+``MovedPolicyArns``, ``Actions``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from no_direct_policies.compliance import parse_policy_arns
+from no_direct_policies.move.executor import MoveRun, perform_action
+from no_direct_policies.move.iam_reads import (
+    error_code,
+    find_user_id,
+    find_user_name,
+    read_group,
+    read_quotas,
+    read_user,
+    user_id_of,
+)
+from no_direct_policies.move.plan import (
+    DEFAULT_GROUP_NAME_PREFIX,
+    DEFAULT_GROUP_PATH,
+    MoveOptions,
+    Plan,
+    RemediationError,
+    RemediationRefused,
+    RemediationStopped,
+    plan_move,
+    policies_to_move,
+    required_group_specs,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+__all__ = [
+    "MoveRequest",
+    "RemediationError",
+    "RemediationRefused",
+    "RemediationStopped",
+    "lambda_handler",
+    "move_user_policies",
+    "perform_action",
+]
+
+LOGGER = logging.getLogger(__name__)
+LOGGER.setLevel(logging.INFO)
+# Throttling is retried by botocore (standard mode: exponential backoff with jitter).
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
+
+MOVED, NOTHING_TO_MOVE, PLANNED = "MOVED", "NOTHING_TO_MOVE", "PLANNED"
+PAYLOAD_KEYS = (
+    "IAMResourceId",
+    "UserName",
+    "DryRun",
+    "GroupPath",
+    "GroupNamePrefix",
+    "ExemptPolicyArns",
+    "MoveInlinePolicies",
+)
+_USER_ID = re.compile(r"AIDA[A-Z0-9]{12,124}")
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_GROUP_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
+_GROUP_NAME_PREFIX = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class MoveRequest:
+    """A validated payload: which user (by ID or name), how, and whether only to plan."""
+
+    user_id: str | None
+    user_name: str | None
+    options: MoveOptions
+    dry_run: bool = False
+
+
+def _text(payload: Mapping[str, Any], key: str, pattern: re.Pattern[str], fix: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise RemediationRefused(f"{key} is {value!r}; expected {fix}.")
+    return value
+
+
+def _flag(payload: Mapping[str, Any], key: str) -> bool:
+    value = payload.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise RemediationRefused(f"{key} is {value!r}; expected true or false.")
+
+
+def parse_payload(payload: Mapping[str, Any]) -> MoveRequest:
+    """Validate the helper's payload; raise RemediationError naming the bad value and the fix."""
+    if not isinstance(payload, Mapping):
+        raise RemediationRefused(
+            f"The payload is {type(payload).__name__}; expected a JSON object such as "
+            '{"IAMResourceId": "AIDA..."}.'
+        )
+    if unknown := sorted(set(payload) - set(PAYLOAD_KEYS)):
+        raise RemediationRefused(
+            f"Unknown payload key(s) {', '.join(unknown)}; allowed: {', '.join(PAYLOAD_KEYS)}."
+        )
+    user_id = _text(payload, "IAMResourceId", _USER_ID, "an IAM user ID such as AIDA...")
+    user_name = _text(payload, "UserName", _USER_NAME, "an IAM user name")
+    if (user_id is None) == (user_name is None):
+        raise RemediationRefused(
+            "Give exactly one of IAMResourceId (the user ID Config records) and UserName."
+        )
+    exempt = payload.get("ExemptPolicyArns", "")
+    if not isinstance(exempt, str):
+        raise RemediationRefused(
+            f"ExemptPolicyArns is {exempt!r}; expected a comma-separated string of policy ARNs."
+        )
+    try:
+        exempt_arns = parse_policy_arns(exempt)
+    except ValueError as error:
+        raise RemediationRefused(str(error)) from error
+    path = _text(payload, "GroupPath", _GROUP_PATH, "an IAM path such as /config-remediation/")
+    prefix = _text(
+        payload, "GroupNamePrefix", _GROUP_NAME_PREFIX, "1-64 characters of [A-Za-z0-9+=,.@_-]"
+    )
+    options = MoveOptions(
+        group_path=path or DEFAULT_GROUP_PATH,
+        group_name_prefix=prefix or DEFAULT_GROUP_NAME_PREFIX,
+        exempt_policy_arns=exempt_arns,
+        move_inline_policies=_flag(payload, "MoveInlinePolicies"),
+    )
+    return MoveRequest(user_id, user_name, options, dry_run=_flag(payload, "DryRun"))
+
+
+def _result(user_name: str, user_id: str, status: str, plan: Plan | None) -> dict[str, Any]:
+    return {
+        "UserName": user_name,
+        "UserId": user_id,
+        "Status": status,
+        "Groups": list(plan.groups) if plan else [],
+        "MovedPolicyArns": list(plan.moved_policy_arns) if plan else [],
+        "Actions": plan.actions if plan else [],
+    }
+
+
+def move_user_policies(
+    iam_client: IAMClient, request: MoveRequest, *, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Move the user's policies to groups (or only plan it, for a dry run); return the result."""
+    if request.user_name is not None:
+        user_name, user_id = request.user_name, find_user_id(iam_client, request.user_name)
+    else:
+        user_id = request.user_id or ""
+        user_name = find_user_name(iam_client, user_id)
+    options = request.options
+    try:
+        user = read_user(iam_client, user_name, user_id, with_inline=options.move_inline_policies)
+    except ClientError as error:
+        if error_code(error) != "NoSuchEntity" or user_id_of(iam_client, user_name) is not None:
+            raise
+        raise RemediationRefused(
+            f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed and "
+            "nothing is left to remediate."
+        ) from error
+    if policies_to_move(user, options) == ((), ()):
+        return _result(user_name, user_id, NOTHING_TO_MOVE, None)
+    quotas = read_quotas(iam_client)
+    specs = {spec.name: spec for spec in required_group_specs(user, options, quotas)}
+    plan = plan_move(user, options, quotas, {name: read_group(iam_client, name) for name in specs})
+    if request.dry_run:
+        return _result(user_name, user_id, PLANNED, plan)
+    MoveRun(iam_client, plan, specs).execute(sleep)
+    return _result(user_name, user_id, MOVED, plan)
+
+
+def new_iam_client() -> IAMClient:
+    """An IAM client that retries throttling with backoff."""
+    return boto3.client("iam", config=RETRY_CONFIG)
+
+
+def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point: parse the payload, move the policies, return the result."""
+    request = parse_payload(event)
+    result = move_user_policies(new_iam_client(), request)
+    LOGGER.info("remediation result: %s", json.dumps(result))
+    return result

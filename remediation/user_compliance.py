@@ -1,1 +1,0 @@
-../rules/IAM_USER_NO_DIRECT_POLICIES/user_compliance.py
