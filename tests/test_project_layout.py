@@ -118,3 +118,18 @@ def test_every_relative_link_in_the_readme_and_docs_resolves():
         if not (page.parent / target).exists()
     ]
     assert not broken
+
+
+def test_every_project_path_the_readme_and_docs_name_exists():
+    # A path in backticks that starts with a project folder (`no_direct_policies/move/plan.py`)
+    # names a file or folder that must be there, so a move in the code shows up here.
+    folders = tuple(f"{name}/" for name in _folders(ROOT) if "/" not in name)
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    missing = [
+        f"{page.relative_to(ROOT)}: {name}"
+        for page in pages
+        for name in set(re.findall(r"`([\w./-]+)`", page.read_text()))
+        if name.startswith(folders) and not (ROOT / name).exists()
+    ]
+    assert folders
+    assert not missing
