@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -70,9 +70,8 @@ class RuleOptions:
     check_inline_policies: bool = False
 
 
-@dataclass(frozen=True)
-class AttachedPolicy:
-    """A managed policy attached to a user."""
+class AttachedPolicy(NamedTuple):
+    """A managed policy attached to a user: its name and ARN."""
 
     name: str
     arn: str
@@ -97,49 +96,42 @@ class UserPolicies:
                 f"The configuration item of {configuration_item.get('resourceId')!r} has no "
                 "'configuration' object; an AWS::IAM::User item recorded as OK always has one."
             )
-        return cls._from_lists(
-            user_name=configuration.get("userName") or configuration_item["resourceName"],
-            user_id=configuration_item["resourceId"],
-            path=configuration.get("path"),
-            attached=configuration.get("attachedManagedPolicies"),
-            inline=configuration.get("userPolicyList"),
-            keys=("policyName", "policyArn"),
-        )
+        user_name = configuration.get("userName") or configuration_item["resourceName"]
+        return cls._read(user_name, configuration_item["resourceId"], configuration, CONFIG_KEYS)
 
     @classmethod
     def from_authorization_details(cls, user_detail: Mapping[str, Any]) -> UserPolicies:
         """Build from one ``UserDetailList`` entry of GetAccountAuthorizationDetails."""
-        return cls._from_lists(
-            user_name=user_detail["UserName"],
-            user_id=user_detail["UserId"],
-            path=user_detail.get("Path"),
-            attached=user_detail.get("AttachedManagedPolicies"),
-            inline=user_detail.get("UserPolicyList"),
-            keys=("PolicyName", "PolicyArn"),
-        )
+        return cls._read(user_detail["UserName"], user_detail["UserId"], user_detail, IAM_KEYS)
 
     @classmethod
-    def _from_lists(
-        cls,
-        *,
-        user_name: str,
-        user_id: str,
-        path: str | None,
-        attached: Sequence[Mapping[str, str]] | None,
-        inline: Sequence[Mapping[str, str]] | None,
-        keys: tuple[str, str],
+    def _read(
+        cls, user_name: str, user_id: str, record: Mapping[str, Any], keys: Mapping[str, str]
     ) -> UserPolicies:
-        # Config spells the keys in camelCase, the IAM API in PascalCase; null means none.
-        name_key, arn_key = keys
+        # A null or missing path is the root; a null or missing list is empty.
+        name, arn = keys["policy_name"], keys["policy_arn"]
         return cls(
             user_name=user_name,
             user_id=user_id,
-            path=path or "/",
+            path=record.get(keys["path"]) or "/",
             attached_policies=tuple(
-                AttachedPolicy(name=item[name_key], arn=item[arn_key]) for item in attached or ()
+                AttachedPolicy(name=item[name], arn=item[arn])
+                for item in record.get(keys["attached"]) or ()
             ),
-            inline_policy_names=tuple(item[name_key] for item in inline or ()),
+            inline_policy_names=tuple(item[name] for item in record.get(keys["inline"]) or ()),
         )
+
+
+# Where each source keeps what the decision reads: a Config configuration item's
+# ``configuration`` in camelCase, GetAccountAuthorizationDetails in PascalCase.
+CONFIG_KEYS = {
+    "path": "path",
+    "attached": "attachedManagedPolicies",
+    "inline": "userPolicyList",
+    "policy_name": "policyName",
+    "policy_arn": "policyArn",
+}
+IAM_KEYS = {key: value[0].upper() + value[1:] for key, value in CONFIG_KEYS.items()}
 
 
 @dataclass(frozen=True)
