@@ -6,8 +6,9 @@ OUs, one nested, and member accounts), an S3 bucket and CloudFormation. A thin
 ``sts get-caller-identity`` as a delegated administrator (moto has one
 identity per server), ``put-organization-conformance-pack`` with a
 template body (moto accepts only an S3 URI) and, for a root target, the
-StackSet instances (moto deploys them to the management account too, which
-service-managed StackSets never do). No AWS account is involved.
+StackSet instances and their listing (moto deploys them to the management
+account too, which service-managed StackSets never do). No AWS account is
+involved.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ if os.environ.get("STUB_STACK_INSTANCES"):
         sys.exit(0)
     if args[:2] == ["cloudformation", "describe-stack-set-operation"]:
         print(os.environ.get("OPERATION_STATUS", "SUCCEEDED"))
+        sys.exit(0)
+    if args[:2] == ["cloudformation", "list-stack-instances"]:
+        print("\t".join(os.environ.get("STUB_INSTANCE_ACCOUNTS", "").split()))
         sys.exit(0)
 os.execv({REAL_AWS!r}, [{REAL_AWS!r}, *args])
 """
@@ -223,8 +227,46 @@ def excluded(calls: list[list[str]]) -> list[str]:
     return sorted(json.loads(option(put, "--excluded-accounts")))
 
 
+ACCOUNTS = ("management", "loose-member", "workload-1", "prod-1", "sandbox-1")
+
+
+def stack_instance_accounts() -> set[str]:
+    """The accounts holding an instance of the StackSet in moto."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    summaries = cloudformation.list_stack_instances(StackSetName="rule-set")["Summaries"]
+    return {summary["Account"] for summary in summaries if summary["Region"] == REGION}
+
+
+def assert_the_pack_only_where_the_lambdas_are(
+    calls: list[list[str]], organization: dict[str, Any], *, management_stack: bool
+) -> None:
+    """Exactly the accounts with a StackSet instance (and the management account's
+    own stack, from there) are left out of ExcludedAccounts."""
+    with_pack = {organization[name] for name in ACCOUNTS} - set(excluded(calls))
+    with_stack = stack_instance_accounts() | (
+        {organization["management"]} if management_stack else set()
+    )
+    assert with_pack == with_stack
+
+
+def stackset_operations(calls: list[list[str]]) -> list[str]:
+    """The StackSet calls in order, by operation name."""
+    return [
+        call[1]
+        for call in calls
+        if call[0] == "cloudformation"
+        and ("stack-set" in call[1] or call[1].endswith("stack-instances"))
+    ]
+
+
 def test_from_the_management_account_to_the_whole_organization(tmp_path, organization):
-    result, calls, pack = deploy_org(tmp_path, organization["root"], STUB_STACK_INSTANCES="1")
+    members = " ".join(organization[name] for name in ACCOUNTS if name != "management")
+    result, calls, pack = deploy_org(
+        tmp_path,
+        organization["root"],
+        STUB_STACK_INSTANCES="1",
+        STUB_INSTANCE_ACCOUNTS=members,
+    )
     assert result.returncode == 0, result.stderr
     stackset_calls = [c for c in calls if "stack-set" in c[1] or c[1] == "create-stack-instances"]
     assert stackset_calls
@@ -255,7 +297,8 @@ def test_from_the_management_account_to_some_ous_excludes_the_other_accounts(
     # Workloads covers its nested Prod OU; the management account has its plain stack.
     assert excluded(calls) == sorted([organization["loose-member"], organization["sandbox-1"]])
     assert len(calls_to(calls, "cloudformation", "deploy")) == 1
-    assert "excluding 2 accounts outside ORG_UNIT_IDS" in result.stdout
+    assert "excluding 2 accounts without a stack instance of rule-set" in result.stdout
+    assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=True)
 
 
 def test_from_a_delegated_administrator(tmp_path, organization):
@@ -273,6 +316,9 @@ def test_from_a_delegated_administrator(tmp_path, organization):
     # ...so the management account, which no StackSet reaches, stays out of the pack.
     assert excluded(calls) == sorted([organization["management"], organization["loose-member"]])
     assert "the management account" in result.stdout
+    assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
+    (listing,) = calls_to(calls, "cloudformation", "list-stack-instances")
+    assert option(listing, "--call-as") == "DELEGATED_ADMIN"
     # The pack still names the management account: Config puts each member's ID in its place.
     assert f"arn:aws:iam::{organization['management']}:role/" in pack
 
@@ -298,3 +344,84 @@ def test_a_failed_stackset_operation_stops_before_the_pack(tmp_path, organizatio
     assert result.returncode != 0
     assert "StackSet operation op-1 ended FAILED" in result.stderr
     assert calls[-1][:2] == ["cloudformation", "describe-stack-set-operation"]
+
+
+def test_widening_the_ous_on_a_second_rollout_deploys_the_new_ous_before_the_pack(
+    tmp_path, organization
+):
+    delegated = {"CALLER_ACCOUNT": organization["sandbox-1"]}
+    first, _, _ = deploy_org(tmp_path / "first", organization["sandbox"], **delegated)
+    assert first.returncode == 0, first.stderr
+    both = f"{organization['sandbox']},{organization['workloads']}"
+    result, calls, _ = deploy_org(tmp_path / "second", both, **delegated)
+    assert result.returncode == 0, result.stderr
+    # The update, then the instances in every target OU, each waited for, then the pack.
+    assert stackset_operations(calls) == [
+        "describe-stack-set",
+        "list-stack-instances",
+        "update-stack-set",
+        "describe-stack-set-operation",
+        "create-stack-instances",
+        "describe-stack-set-operation",
+        "list-stack-instances",
+    ]
+    (instances,) = calls_to(calls, "cloudformation", "create-stack-instances")
+    assert option(instances, "--deployment-targets") == f"OrganizationalUnitIds={both}"
+    assert option(instances, "--regions") == REGION
+    assert option(instances, "--call-as") == "DELEGATED_ADMIN"
+    waits = calls_to(calls, "cloudformation", "describe-stack-set-operation")
+    assert len({option(wait, "--operation-id") for wait in waits}) == 2
+    assert calls[-1][:2] == ["configservice", "put-organization-conformance-pack"]
+    # The Workloads accounts, nested Prod included, have the stack and get the pack.
+    assert {organization["workload-1"], organization["prod-1"]} <= stack_instance_accounts()
+    assert excluded(calls) == sorted([organization["management"], organization["loose-member"]])
+    assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
+
+
+def test_widening_from_the_management_account_covers_it_and_the_new_ous(tmp_path, organization):
+    first, _, _ = deploy_org(
+        tmp_path / "first", organization["sandbox"], CALLER_ACCOUNT=organization["sandbox-1"]
+    )
+    assert first.returncode == 0, first.stderr
+    both = f"{organization['sandbox']},{organization['workloads']}"
+    result, calls, _ = deploy_org(tmp_path / "second", both)
+    assert result.returncode == 0, result.stderr
+    (instances,) = calls_to(calls, "cloudformation", "create-stack-instances")
+    assert option(instances, "--call-as") == "SELF"
+    assert excluded(calls) == [organization["loose-member"]]
+    assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=True)
+
+
+def test_narrowing_the_ous_on_a_second_rollout_keeps_the_pack_with_the_instances(
+    tmp_path, organization
+):
+    delegated = {"CALLER_ACCOUNT": organization["sandbox-1"]}
+    both = f"{organization['sandbox']},{organization['workloads']}"
+    first, first_calls, _ = deploy_org(tmp_path / "first", both, **delegated)
+    assert first.returncode == 0, first.stderr
+    assert_the_pack_only_where_the_lambdas_are(first_calls, organization, management_stack=False)
+    result, calls, _ = deploy_org(tmp_path / "second", organization["sandbox"], **delegated)
+    assert result.returncode == 0, result.stderr
+    # No instance is removed: the Workloads accounts keep their stack, and so the pack.
+    assert calls_to(calls, "cloudformation", "delete-stack-instances") == []
+    assert {organization["workload-1"], organization["prod-1"]} <= stack_instance_accounts()
+    assert excluded(calls) == sorted([organization["management"], organization["loose-member"]])
+    assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
+
+
+def test_an_account_without_an_instance_in_a_targeted_ou_stays_out_of_the_pack(
+    tmp_path, organization
+):
+    # The StackSet is in the root's accounts but, as the listing says, not yet in
+    # sandbox-1 (an auto-deployment still running, say): the pack leaves it out.
+    members = [organization[name] for name in ("loose-member", "workload-1", "prod-1")]
+    result, calls, _ = deploy_org(
+        tmp_path,
+        organization["root"],
+        STUB_STACK_INSTANCES="1",
+        STUB_INSTANCE_ACCOUNTS=" ".join(members),
+    )
+    assert result.returncode == 0, result.stderr
+    assert excluded(calls) == [organization["sandbox-1"]]
+    (listing,) = calls_to(calls, "cloudformation", "list-stack-instances")
+    assert "Region=='eu-west-1' && Status=='CURRENT'" in option(listing, "--query")
