@@ -4,13 +4,11 @@ Validated in the tests against the OCSF schema version ``OCSF_VERSION`` with
 the ``cloud`` and ``datetime`` profiles (the schema the ``ocsf-json-schema``
 package ships). Verdicts map as follows:
 
-============== ======================= =================== ===========
-Config verdict compliance.status_id    status_id (finding)  severity_id
-============== ======================= =================== ===========
-COMPLIANT      1 Pass                  4 Resolved           1 Informational
-NON_COMPLIANT  3 Fail                  1 New                2 Low
-NOT_APPLICABLE 99 Other "Not Applicable" 99 Other "Not Applicable" 1 Informational
-============== ======================= =================== ===========
+- COMPLIANT: compliance.status_id 1 Pass, status_id 4 Resolved, severity_id 1
+  Informational;
+- NON_COMPLIANT: compliance.status_id 3 Fail, status_id 1 New, severity_id 2 Low;
+- NOT_APPLICABLE: compliance.status_id 99 Other and status_id 99 Other, both with
+  the caption "Not Applicable", severity_id 1 Informational.
 
 Severity Low is Security Hub's severity for control IAM.2.
 """
