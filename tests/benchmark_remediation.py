@@ -17,16 +17,14 @@ from typing import Any
 
 import boto3
 
-from no_direct_policies.simulation import account as simulated_account
-from no_direct_policies.simulation.lambda_entries import helper_entry
-
-helper = helper_entry()
+from no_direct_policies.move.request import move_user_policies, parse_payload
+from no_direct_policies.simulation import account
 
 READS = ("Get", "List")
 
 
 def _counted_client() -> tuple[Any, Counter[str]]:
-    client = boto3.client("iam", region_name=simulated_account.REGION)
+    client = boto3.client("iam", region_name=account.REGION)
     calls: Counter[str] = Counter()
     client.meta.events.register("before-call.iam.*", lambda model, **_: calls.update([model.name]))
     return client, calls
@@ -35,7 +33,7 @@ def _counted_client() -> tuple[Any, Counter[str]]:
 def _remediate(client: Any, calls: Counter[str], **payload: Any) -> tuple[dict, dict, float]:
     calls.clear()
     started = time.perf_counter()
-    result = helper.move_user_policies(client, helper.parse_payload(payload), sleep=lambda _s: None)
+    result = move_user_policies(client, parse_payload(payload), sleep=lambda _s: None)
     elapsed = time.perf_counter() - started
     reads = sum(n for name, n in calls.items() if name.startswith(READS))
     return result, {"reads": reads, "writes": sum(calls.values()) - reads}, elapsed
@@ -52,7 +50,7 @@ def _row(label: str, result: dict, counts: dict, elapsed: float) -> None:
 
 def main() -> None:
     users = 50
-    with simulated_account.simulated_account():
+    with account.simulated_account():
         client, calls = _counted_client()
         arns = sorted(
             p["Arn"] for p in client.list_policies(Scope="AWS", MaxItems=200)["Policies"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cli_support import S3_FULL
 
-from no_direct_policies.cli import clients as aws_session
+from no_direct_policies.cli import clients as cli_clients
 from no_direct_policies.cli import main as cli_module
 
 
@@ -37,7 +37,7 @@ def test_region_option_reaches_the_client(cli, clients, make_user):
 
 
 def test_region_selects_the_partition():
-    client = aws_session.iam_client(region="cn-north-1")
+    client = cli_clients.iam_client(region="cn-north-1")
 
     assert client.meta.endpoint_url == "https://iam.cn-north-1.amazonaws.com.cn"
 
@@ -76,6 +76,6 @@ def test_throttling_retries_default_to_ten_attempts(monkeypatch):
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
     monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
 
-    client = aws_session.iam_client(region="us-east-1")
+    client = cli_clients.iam_client(region="us-east-1")
 
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 10}

@@ -66,9 +66,9 @@ def test_timeouts_reach_the_client(monkeypatch):
 
 
 def test_timeout_defaults_are_short_of_botocores_minutes():
-    from no_direct_policies.cli import clients as aws_session
+    from no_direct_policies.cli import clients
 
-    config = aws_session.iam_client(region="us-east-1").meta.config
+    config = clients.iam_client(region="us-east-1").meta.config
 
     assert (config.connect_timeout, config.read_timeout) == (10.0, 30.0)
 

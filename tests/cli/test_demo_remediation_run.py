@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cli_support import CHANGE_PASSWORD, S3_FULL
 
-from no_direct_policies.simulation import document_run as remediation_run
+from no_direct_policies.simulation import document_run
 from no_direct_policies.simulation.document_runner import StepFailed
 
 PARAMETERS = json.loads((Path(__file__).resolve().parents[2] / "parameters.json").read_text())
@@ -16,7 +16,7 @@ REMEDIATION = PARAMETERS["Parameters"]["Remediation"]["Parameters"]
 
 
 def test_parameters_resolve_as_config_resolves_them():
-    resolved = remediation_run.remediation_parameters("AIDAEXAMPLEUSER000001")
+    resolved = document_run.remediation_parameters("AIDAEXAMPLEUSER000001")
 
     assert resolved["IAMResourceId"] == "AIDAEXAMPLEUSER000001"
     assert set(resolved) == set(REMEDIATION)
@@ -28,7 +28,7 @@ def test_parameters_resolve_as_config_resolves_them():
 def test_document_moves_the_policies_and_reports_its_steps(iam, make_user):
     user = make_user("mark", S3_FULL, CHANGE_PASSWORD)
 
-    run = remediation_run.remediate_resource(
+    run = document_run.remediate_resource(
         iam, user["UserId"], {"ExemptPolicyArns": CHANGE_PASSWORD}
     )
 
@@ -51,7 +51,7 @@ def test_a_helper_refusal_fails_the_step(iam, make_user):
         iam.add_user_to_group(GroupName=f"team-{index}", UserName="crowded")
 
     with pytest.raises(StepFailed) as raised:
-        remediation_run.remediate_resource(iam, user["UserId"])
+        document_run.remediate_resource(iam, user["UserId"])
 
     assert raised.value.step == "MoveUserPolicies"
     assert [
@@ -64,7 +64,7 @@ def test_an_undeployed_function_name_fails_the_step(iam, make_user):
     user = make_user("john", S3_FULL)
 
     with pytest.raises(StepFailed) as raised:
-        remediation_run.remediate_resource(
+        document_run.remediate_resource(
             iam, user["UserId"], {"HelperFunctionName": "SomethingElse"}
         )
 

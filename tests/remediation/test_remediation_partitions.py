@@ -1,7 +1,7 @@
 """One list of AWS partitions for every ARN the project accepts, checked against botocore's.
 
 The rule's ``ExemptPolicyArns`` parser, the helper's payload parser and the SSM
-document's ``allowedPattern`` all accept exactly ``user_compliance.PARTITIONS``.
+document's ``allowedPattern`` all accept exactly ``compliance.PARTITIONS``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import json
 import pytest
 from remediation_helpers import CHANGE_PASSWORD, S3_FULL
 
-from no_direct_policies.move import request as move_policies_to_group
+from no_direct_policies.move import request as move_request
 from no_direct_policies.move.plan import MoveOptions
 from no_direct_policies.move.request import (
     MoveRequest,
@@ -106,9 +106,7 @@ def test_handler_returns_a_json_serialisable_result_with_exactly_the_contract_ke
 
 def test_handler_refuses_a_bad_payload_before_creating_an_iam_client(monkeypatch):
     clients: list[str] = []
-    monkeypatch.setattr(
-        move_policies_to_group, "new_iam_client", lambda: clients.append("iam") or None
-    )
+    monkeypatch.setattr(move_request, "new_iam_client", lambda: clients.append("iam") or None)
 
     with pytest.raises(RemediationRefused, match="Give exactly one of IAMResourceId"):
         lambda_handler({"DryRun": True}, None)

@@ -18,7 +18,7 @@ from remediation_helpers import (
     remediate,
 )
 
-from no_direct_policies.move import request as move_policies_to_group
+from no_direct_policies.move import request as move_request
 from no_direct_policies.move.plan import group_name
 from no_direct_policies.move.request import (
     RemediationError,
@@ -268,10 +268,10 @@ def test_handler_retries_throttling_with_backoff_and_completes(
         attempts.append(_throttle(client, "GetAccountSummary", 3))
         return client
 
-    original = move_policies_to_group.new_iam_client
-    monkeypatch.setattr(move_policies_to_group, "new_iam_client", throttled_client)
+    original = move_request.new_iam_client
+    monkeypatch.setattr(move_request, "new_iam_client", throttled_client)
 
-    result = move_policies_to_group.lambda_handler({"UserName": "John"}, None)
+    result = move_request.lambda_handler({"UserName": "John"}, None)
 
     assert result["Status"] == "MOVED"
     assert len(attempts[0]) == 4
@@ -281,7 +281,7 @@ def test_handler_retries_throttling_with_backoff_and_completes(
 @pytest.mark.usefixtures("backoff")
 def test_throttling_beyond_the_retry_budget_surfaces_before_any_change(iam, make_user):
     make_user("John", [S3_FULL])
-    client = move_policies_to_group.new_iam_client()
+    client = move_request.new_iam_client()
     attempts = _throttle(client, "GetAccountSummary", 1000)
     before = effective_policies(iam, "John")
 

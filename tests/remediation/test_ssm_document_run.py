@@ -9,7 +9,7 @@ import pytest
 from remediation_helpers import CHANGE_PASSWORD, READ_ONLY, S3_FULL, iam_snapshot
 from ssm_document import ROLE, invoke_helper, load_document, rule_remediation
 
-from no_direct_policies.move import request as move_policies_to_group
+from no_direct_policies.move import request as move_request
 from no_direct_policies.move.plan import group_name
 from no_direct_policies.simulation.document_runner import DocumentError, StepFailed, run_document
 
@@ -102,7 +102,7 @@ def test_helper_refusal_fails_the_first_step_with_its_reason(
     iam, make_user, make_group, quotas, monkeypatch
 ):
     quotas["GroupsPerUserQuota"] = 1  # on the ``iam`` client, which the helper gets here
-    monkeypatch.setattr(move_policies_to_group, "new_iam_client", lambda: iam)
+    monkeypatch.setattr(move_request, "new_iam_client", lambda: iam)
     user = make_user("John", [S3_FULL], groups=[make_group("Team")])
     before = iam_snapshot(iam)
 
