@@ -13,8 +13,19 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-RULE_ENTRY = REPOSITORY / "rules" / "IAM_USER_NO_DIRECT_POLICIES" / "IAM_USER_NO_DIRECT_POLICIES.py"
+RULE_FOLDER = Path("rules") / "IAM_USER_NO_DIRECT_POLICIES"
+
+
+def _repository() -> Path:
+    """The checkout: the package's own (an editable install) or else the working directory."""
+    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (candidate / RULE_FOLDER).is_dir():
+            return candidate
+    return Path.cwd()  # load_entry names the missing file
+
+
+REPOSITORY = _repository()
+RULE_ENTRY = REPOSITORY / RULE_FOLDER / "IAM_USER_NO_DIRECT_POLICIES.py"
 HELPER_ENTRY = REPOSITORY / "remediation" / "move_policies_to_group.py"
 DOCUMENT_PATH = REPOSITORY / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"
 RULE_PARAMETERS_PATH = REPOSITORY / "parameters.json"
@@ -26,7 +37,9 @@ def load_entry(path: Path) -> ModuleType:
     if (loaded := sys.modules.get(name)) is not None:
         return loaded
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the simulation runs from a checkout")
+        raise FileNotFoundError(
+            f"{path} is missing: run the simulation from a checkout of the repository"
+        )
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"{path} cannot be loaded as a module")
