@@ -20,7 +20,7 @@ ARNs or inline policy names that leave the user). The snake_case spellings
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -315,18 +315,23 @@ def _plan_svg(plan: list[dict[str, Any]]) -> str:
             f'<path class="edge-gp" d="M{x1},{y1} C{x1 + 60},{y1} {x2 - 60},{y2} {x2},{y2}" '
             'fill="none" stroke="#8250df" stroke-width="1.5"/>'
         )
-    for column, names, fill, css, label in (
+
+    def policy_text(arn: str) -> str:
+        return _short(_policy_label(arn))
+
+    nodes: list[tuple[int, Iterable[str], str, str, Callable[[str], str]]] = [
         (0, users, "#ddf4ff", "node-user", _short),
         (1, groups, "#fbefff", "node-group", _short),
-        (2, policies, "#fff8c5", "node-policy", lambda s: _short(_policy_label(s))),
-    ):
+        (2, policies, "#fff8c5", "node-policy", policy_text),
+    ]
+    for column, names, fill, css, text_of in nodes:
         for index, name in enumerate(names):
             x = _COLS[column]
             parts.append(
                 f'<g class="{css}"><title>{_e(name)}</title>'
                 f'<rect x="{x}" y="{y(index)}" width="{_BOX_W}" height="22" rx="5" '
                 f'fill="{fill}" stroke="#8c959f"/>'
-                f'<text x="{x + 8}" y="{y(index) + 15}">{_e(label(name))}</text></g>'
+                f'<text x="{x + 8}" y="{y(index) + 15}">{_e(text_of(name))}</text></g>'
             )
     parts.append("</svg>")
     return "".join(parts)
