@@ -11,6 +11,7 @@ dashboard.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -32,6 +33,7 @@ RULE_PARAMETERS = (
     "ExemptUserPathPrefixes",
     "ExemptPolicyArns",
     "CheckInlinePolicies",
+    "ExemptUserTags",
 )
 
 # IAM's own patterns. A comma is legal in a user name but separates list items here.
@@ -60,6 +62,31 @@ _POLICY_ARN = re.compile(
 )
 
 
+# IAM's tag limits: keys 1-128 and values 0-256 characters of [\p{L}\p{Z}\p{N}_.:/=+\-@].
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+class ExemptTag(NamedTuple):
+    """One item of ExemptUserTags: a tag key, and the exact value or None for any value.
+
+    IAM keeps one tag per key regardless of case (``ManagedBy`` and ``managedby`` cannot
+    both be on a user) but preserves the case it was given, so keys match without
+    regard to case; values are compared exactly.
+    """
+
+    key: str
+    value: str | None = None
+
+    def matches(self, key: str, value: str) -> bool:
+        """Whether the user's tag ``key``/``value`` is this exemption's."""
+        return key.casefold() == self.key.casefold() and self.value in (None, value)
+
+    def __str__(self) -> str:
+        return self.key if self.value is None else f"{self.key}={self.value}"
+
+
 @dataclass(frozen=True)
 class RuleOptions:
     """The rule's parameters, validated and parsed."""
@@ -68,6 +95,7 @@ class RuleOptions:
     exempt_path_prefixes: tuple[str, ...] = ()
     exempt_policy_arns: frozenset[str] = frozenset()
     check_inline_policies: bool = False
+    exempt_user_tags: tuple[ExemptTag, ...] = ()
 
 
 class AttachedPolicy(NamedTuple):
@@ -86,6 +114,7 @@ class UserPolicies:
     path: str
     attached_policies: tuple[AttachedPolicy, ...] = ()
     inline_policy_names: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()  # (key, value), sorted
 
     @classmethod
     def from_configuration_item(cls, configuration_item: Mapping[str, Any]) -> UserPolicies:
@@ -97,16 +126,28 @@ class UserPolicies:
                 "'configuration' object; an AWS::IAM::User item recorded as OK always has one."
             )
         user_name = configuration.get("userName") or configuration_item["resourceName"]
-        return cls._read(user_name, configuration_item["resourceId"], configuration, CONFIG_KEYS)
+        # Config records the tags twice: a map on the item, IAM's list in the configuration.
+        tags = user_tags(configuration_item.get("tags"), configuration.get("tags"))
+        return cls._read(
+            user_name, configuration_item["resourceId"], configuration, CONFIG_KEYS, tags
+        )
 
     @classmethod
     def from_authorization_details(cls, user_detail: Mapping[str, Any]) -> UserPolicies:
         """Build from one ``UserDetailList`` entry of GetAccountAuthorizationDetails."""
-        return cls._read(user_detail["UserName"], user_detail["UserId"], user_detail, IAM_KEYS)
+        tags = user_tags(user_detail.get("Tags"))
+        return cls._read(
+            user_detail["UserName"], user_detail["UserId"], user_detail, IAM_KEYS, tags
+        )
 
     @classmethod
     def _read(
-        cls, user_name: str, user_id: str, record: Mapping[str, Any], keys: Mapping[str, str]
+        cls,
+        user_name: str,
+        user_id: str,
+        record: Mapping[str, Any],
+        keys: Mapping[str, str],
+        tags: tuple[tuple[str, str], ...],
     ) -> UserPolicies:
         # A null or missing path is the root; a null or missing list is empty.
         name, arn = keys["policy_name"], keys["policy_arn"]
@@ -119,7 +160,22 @@ class UserPolicies:
                 for item in record.get(keys["attached"]) or ()
             ),
             inline_policy_names=tuple(item[name] for item in record.get(keys["inline"]) or ()),
+            tags=tags,
         )
+
+
+def user_tags(*sources: Any) -> tuple[tuple[str, str], ...]:
+    """A user's tags as sorted ``(key, value)`` pairs, from any of the shapes they come in:
+    a map ``{key: value}``, or a list of ``{key, value}`` / ``{Key, Value}``; null is none."""
+    pairs: list[tuple[str, str]] = []
+    for tags in sources:
+        if isinstance(tags, Mapping):
+            pairs.extend((str(key), str(value)) for key, value in tags.items())
+            continue
+        for tag in tags or ():
+            key, value = ("Key", "Value") if "Key" in tag else ("key", "value")
+            pairs.append((str(tag[key]), str(tag.get(value) or "")))
+    return tuple(sorted(set(pairs)))
 
 
 # Where each source keeps what the decision reads: a Config configuration item's
@@ -170,6 +226,39 @@ def parse_policy_arns(value: str, parameter: str = "ExemptPolicyArns") -> frozen
             "a managed policy ARN such as arn:aws:iam::aws:policy/IAMUserChangePassword",
         )
     )
+
+
+def _is_tag_text(text: str) -> bool:
+    """IAM's tag characters: letters, separators (spaces), numbers and _.:/=+-@."""
+    return all(unicodedata.category(char)[0] in "LZN" or char in _TAG_PUNCTUATION for char in text)
+
+
+def parse_exempt_user_tags(value: str, parameter: str = "ExemptUserTags") -> tuple[ExemptTag, ...]:
+    """Parse comma-separated ``key`` (any value) or ``key=value`` (that value exactly) items.
+
+    The first ``=`` ends the key, so a value may hold ``=`` and a key cannot; spaces
+    around items, keys and values are trimmed. Raises ValueError naming the bad item.
+    """
+    fix = (
+        f"Fix the value of {parameter}: comma-separated items, each a tag key (any value) "
+        "or key=value (that value exactly)."
+    )
+    tags = []
+    for item in _split(value):
+        key, equals, tag_value = (part.strip() for part in item.partition("="))
+        if not 1 <= len(key) <= TAG_KEY_MAX or not _is_tag_text(key):
+            raise ValueError(
+                f"Rule parameter {parameter} holds {item!r}, whose key {key!r} is not an IAM "
+                f"tag key (1-{TAG_KEY_MAX} letters, digits, spaces and _.:/=+-@). {fix}"
+            )
+        if len(tag_value) > TAG_VALUE_MAX or not _is_tag_text(tag_value):
+            raise ValueError(
+                f"Rule parameter {parameter} holds {item!r}, whose value {tag_value!r} is not "
+                f"an IAM tag value (0-{TAG_VALUE_MAX} letters, digits, spaces and _.:/=+-@). "
+                f"{fix}"
+            )
+        tags.append(ExemptTag(key, tag_value if equals else None))
+    return tuple(dict.fromkeys(tags))
 
 
 def _parse_bool(value: str, parameter: str) -> bool:
@@ -225,6 +314,7 @@ def parse_rule_parameters(params: Mapping[str, Any]) -> RuleOptions:
         check_inline_policies=_parse_bool(
             params.get("CheckInlinePolicies", ""), "CheckInlinePolicies"
         ),
+        exempt_user_tags=parse_exempt_user_tags(params.get("ExemptUserTags", "")),
     )
 
 
@@ -300,6 +390,10 @@ def decide(user: UserPolicies, options: RuleOptions) -> Verdict:
                 f"with {shown}, listed in the rule parameter ExemptUserPathPrefixes."
             )
             return Verdict(NOT_APPLICABLE, annotation[:ANNOTATION_LIMIT])
+    for exempt_tag in options.exempt_user_tags:
+        for key, value in user.tags:
+            if exempt_tag.matches(key, value):
+                return Verdict(NOT_APPLICABLE, _tag_annotation(user, exempt_tag, key, value))
     managed = [
         policy.name
         for policy in user.attached_policies
@@ -309,6 +403,20 @@ def decide(user: UserPolicies, options: RuleOptions) -> Verdict:
     if managed or inline:
         return Verdict(NON_COMPLIANT, non_compliant_annotation(managed, inline))
     return Verdict(COMPLIANT, _compliant_annotation(user, options))
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _tag_annotation(user: UserPolicies, exempt_tag: ExemptTag, key: str, value: str) -> str:
+    # Tags may be 128 + 256 characters: 32 of each part keep the parameter's name in view.
+    annotation = (
+        f"User {user.user_name} is exempt: its tag {_shortened(key, 32)}="
+        f"{_shortened(value, 32)} matches {_shortened(str(exempt_tag), 32)}, "
+        "listed in the rule parameter ExemptUserTags."
+    )
+    return annotation[:ANNOTATION_LIMIT]
 
 
 def _compliant_annotation(user: UserPolicies, options: RuleOptions) -> str:

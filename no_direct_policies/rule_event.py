@@ -13,12 +13,25 @@ Choices where Config's documentation leaves room:
 - ``ruleParameters`` may be missing; when present it is a JSON string of an object.
   rdklib's ``AssumeRoleMode`` must be the string ``"true"`` or ``"false"`` (a JSON
   boolean is refused: Config passes every parameter as a string).
+- ``configurationItemStatus`` is one of the five Config documents; any other value
+  (``"ok"``, ``"ResourceUpdated"``) is refused instead of becoming NOT_APPLICABLE.
 - In a user's configuration, ``attachedManagedPolicies``, ``userPolicyList`` and
-  ``groupList`` are lists or null (null and missing count as empty).
+  ``groupList`` are lists or null (null and missing count as empty); ``userName``
+  is a non-empty string (when missing or null, the item's ``resourceName`` must be);
+  ``path`` is a string or null (null is the root).
+- Tags: the item's ``tags`` (a map of strings, as Config records it) and the
+  configuration's ``tags`` (a list of ``{key, value}``, as IAM returns them) may each
+  be either shape, or null.
+- GetResourceConfigHistory's item (oversized path): rdklib converts it without
+  looking, so for an item it will not evaluate (deleted, not recorded, another
+  type) a missing ``configuration`` becomes ``"null"`` and missing
+  ``relationships`` / ``supplementaryConfiguration`` become empty; an item it will
+  evaluate must carry ``configuration`` and ``relationships``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +41,12 @@ CHANGE = "ConfigurationItemChangeNotification"
 OVERSIZED = "OversizedConfigurationItemChangeNotification"
 SCHEDULED = "ScheduledNotification"
 EVALUATED_STATUSES = ("OK", "ResourceDiscovered")  # rdklib evaluates only these
+STATUSES = (
+    *EVALUATED_STATUSES,
+    "ResourceNotRecorded",
+    "ResourceDeleted",
+    "ResourceDeletedNotRecorded",
+)
 _ROLE_PARAMETERS = ("AssumeRoleMode", "ExecutionRoleName", "ExecutionRoleRegion")
 _SHOWN = 80  # characters of a bad value quoted in the message
 
@@ -124,6 +143,7 @@ def _check_configuration_item(invoking_event: dict[str, Any], left_scope: bool) 
     item = _require(invoking_event, "configurationItem", dict, field, "an object")
     for key in ("configurationItemStatus", "resourceType", "resourceId"):
         _require(item, key, str, f"{field}.{key}", "a non-empty string")
+    _check_status(item["configurationItemStatus"], f"{field}.configurationItemStatus")
     _require(
         item,
         "configurationItemCaptureTime",
@@ -137,7 +157,61 @@ def _check_configuration_item(invoking_event: dict[str, Any], left_scope: bool) 
         and not left_scope
     )
     if evaluated:
-        check_user_configuration(item.get("configuration", _MISSING), f"{field}.configuration")
+        configuration = item.get("configuration", _MISSING)
+        check_user_configuration(configuration, f"{field}.configuration")
+        check_user_identity(item, configuration, field)
+
+
+def _check_status(status: Any, field: str) -> None:
+    if status not in STATUSES:
+        raise MalformedEvent(field, status, "one of " + ", ".join(STATUSES))
+
+
+def check_user_identity(
+    item: Mapping[str, Any], configuration: Mapping[str, Any], field: str
+) -> None:
+    """The user's name (``configuration.userName``, else the item's ``resourceName``), its
+    path and its tags: what the decision reads besides the policy lists."""
+    user_name = configuration.get("userName")
+    if user_name is None:
+        _require(
+            item,
+            "resourceName",
+            str,
+            f"{field}.resourceName",
+            "the user name as a non-empty string (configuration.userName is missing or null)",
+        )
+    elif not isinstance(user_name, str) or not user_name:
+        raise MalformedEvent(
+            f"{field}.configuration.userName", user_name, "the user name as a non-empty string"
+        )
+    path = configuration.get("path")
+    if path is not None and not isinstance(path, str):
+        raise MalformedEvent(f"{field}.configuration.path", path, "an IAM path string or null")
+    check_tags(item.get("tags"), f"{field}.tags")
+    check_tags(configuration.get("tags"), f"{field}.configuration.tags")
+
+
+def check_tags(tags: Any, field: str) -> None:
+    """Tags as a map of strings, or as a list of ``{key, value}`` objects, or null."""
+    expected = "a map of strings, a list of {key, value} objects, or null"
+    if tags is None:
+        return
+    if isinstance(tags, dict):
+        for key, value in tags.items():
+            if not isinstance(value, str):
+                raise MalformedEvent(f"{field}.{key}", value, "a string (a tag value)")
+        return
+    if not isinstance(tags, list):
+        raise MalformedEvent(field, tags, expected)
+    for index, tag in enumerate(tags):
+        if not isinstance(tag, dict):
+            raise MalformedEvent(f"{field}[{index}]", tag, "an object {key, value}")
+        key_name, value_name = ("Key", "Value") if "Key" in tag else ("key", "value")
+        _require(tag, key_name, str, f"{field}[{index}].{key_name}", "a non-empty string")
+        value = tag.get(value_name, _MISSING)
+        if not isinstance(value, str):
+            raise MalformedEvent(f"{field}[{index}].{value_name}", value, "a string")
 
 
 def check_user_configuration(configuration: Any, field: str) -> None:
@@ -170,7 +244,13 @@ def _check_oversized_summary(invoking_event: dict[str, Any]) -> None:
 
 
 def check_history(summary: Mapping[str, Any], response: Mapping[str, Any]) -> None:
-    """Check GetResourceConfigHistory's answer for an oversized notification's resource."""
+    """Check GetResourceConfigHistory's answer for an oversized notification's resource.
+
+    rdklib converts the first item without looking (``json.loads`` of its
+    ``configuration``, a loop over its ``relationships``). For an item rdklib will not
+    evaluate, missing parts are filled in here (in ``response``, which rdklib reads
+    next) so it becomes NOT_APPLICABLE; an item it will evaluate must have them.
+    """
     items = response.get("configurationItems")
     resource = f"{summary.get('resourceType')} {summary.get('resourceId')}"
     if not isinstance(items, list) or not items:
@@ -181,11 +261,61 @@ def check_history(summary: Mapping[str, Any], response: Mapping[str, Any]) -> No
             f"configuration item for {resource} (not recorded, or deleted since)",
         )
     item = items[0]
-    if (
-        item.get("configurationItemStatus") in EVALUATED_STATUSES
+    where = f"{resource} in its history"
+    if not isinstance(item, dict):
+        raise MalformedEvent(f"the configuration item of {where}", item, "an object")
+    _check_status(
+        item.get("configurationItemStatus", _MISSING), f"configurationItemStatus of {where}"
+    )
+    evaluated = (
+        item["configurationItemStatus"] in EVALUATED_STATUSES
         and item.get("resourceType") == USER_TYPE
-    ):
-        configuration = _json_object(
-            item.get("configuration", _MISSING), f"configuration of {resource} in its history"
-        )
-        check_user_configuration(configuration, f"configuration of {resource} in its history")
+    )
+    # rdklib converts these before it decides whether to evaluate: an item it will not
+    # evaluate gets empty ones; one it will must have them. Its own default for the
+    # supplementary configuration is empty too, but only when the key is missing.
+    fill = _EMPTY_HISTORY_PARTS if not evaluated else {"supplementaryConfiguration": {}}
+    for key, empty in fill.items():
+        if item.get(key) is None:
+            item[key] = copy.deepcopy(empty)
+    configuration_text = item.get("configuration", _MISSING)
+    if evaluated:
+        configuration: Any = _json_object(configuration_text, f"configuration of {where}")
+    else:
+        configuration = _json_value(configuration_text, f"configuration of {where}")
+    _check_history_parts(item, where)
+    if evaluated:
+        check_user_configuration(configuration, f"configuration of {where}")
+        check_user_identity(item, configuration, f"history of {resource}: configurationItems[0]")
+
+
+def _check_history_parts(item: Mapping[str, Any], where: str) -> None:
+    relationships = item.get("relationships", _MISSING)
+    if not isinstance(relationships, list):
+        raise MalformedEvent(f"relationships of {where}", relationships, "a list")
+    for index, relationship in enumerate(relationships):
+        if not isinstance(relationship, dict):
+            raise MalformedEvent(f"relationships[{index}] of {where}", relationship, "an object")
+    supplementary = item["supplementaryConfiguration"]
+    if not isinstance(supplementary, dict):
+        raise MalformedEvent(f"supplementaryConfiguration of {where}", supplementary, "a map")
+    for key, value in supplementary.items():
+        _json_value(value, f"supplementaryConfiguration.{key} of {where}")
+
+
+# What an item rdklib will not evaluate gets in place of a missing or null part.
+_EMPTY_HISTORY_PARTS: dict[str, Any] = {
+    "configuration": "null",
+    "relationships": [],
+    "supplementaryConfiguration": {},
+}
+
+
+def _json_value(text: Any, field: str) -> Any:
+    expected = "a JSON string"
+    if not isinstance(text, str):
+        raise MalformedEvent(field, text, expected)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise MalformedEvent(field, text, expected) from None

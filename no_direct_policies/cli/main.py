@@ -50,6 +50,7 @@ _OPTION_OF_PARAMETER = {
     "ExemptUserPathPrefixes": "--exempt-user-path-prefixes",
     "ExemptPolicyArns": "--exempt-policy-arns",
     "CheckInlinePolicies": "--check-inline-policies",
+    "ExemptUserTags": "--exempt-user-tags",
 }
 
 
@@ -153,6 +154,9 @@ def _add_rule_options(parser: argparse.ArgumentParser) -> None:
         "--exempt-policy-arns", default="", help="comma-separated managed policy ARNs"
     )
     group.add_argument(
+        "--exempt-user-tags", default="", help="comma-separated tag keys or key=value"
+    )
+    group.add_argument(
         "--check-inline-policies",
         action="store_true",
         help="inline user policies also make a user NON_COMPLIANT",
@@ -210,6 +214,7 @@ def _rule_options(args: argparse.Namespace) -> RuleOptions:
                 "ExemptUserNames": args.exempt_user_names,
                 "ExemptUserPathPrefixes": args.exempt_user_path_prefixes,
                 "ExemptPolicyArns": args.exempt_policy_arns,
+                "ExemptUserTags": args.exempt_user_tags,
                 "CheckInlinePolicies": "true" if args.check_inline_policies else "false",
             }
         )

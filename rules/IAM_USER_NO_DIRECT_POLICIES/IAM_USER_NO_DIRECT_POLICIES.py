@@ -58,6 +58,26 @@ Scenarios (each has a test named ``test_scenario_<n>_...`` in tests/rule/):
 22. Given PutEvaluations answers that return FailedEvaluations, or a 200 answer whose body
     is not JSON, Then every batch is still put and the invocation then fails with
     EvaluationsRejected naming how many evaluations Config did not accept, and why.
+23. Given a configuration item whose configurationItemStatus is not one of Config's five
+    (OK, ResourceDiscovered, ResourceNotRecorded, ResourceDeleted,
+    ResourceDeletedNotRecorded), e.g. "ok" or "ResourceUpdated",
+    Then the invocation fails with MalformedEvent naming configurationItemStatus,
+    instead of the user silently becoming NOT_APPLICABLE.
+24. Given a user's item without userName and resourceName, a userName that is not a
+    non-empty string, a path that is neither a string nor null, or tags that are neither
+    a map of strings nor a list of {key, value},
+    Then the invocation fails with MalformedEvent naming the field and the value.
+25. Given an oversized notification whose history item is deleted or not recorded and
+    lacks configuration, relationships or supplementaryConfiguration,
+    Then NOT_APPLICABLE; an item that is evaluated without them fails with
+    MalformedEvent naming the missing part.
+26. Given a changed user carrying a tag listed in ExemptUserTags (``key`` for any value,
+    ``key=value`` for that value; keys regardless of case, values exactly),
+    Then NOT_APPLICABLE, and the annotation names the tag and ExemptUserTags; a tag
+    with another value does not exempt the user.
+27. Given a scheduled notification and ExemptUserTags,
+    Then users whose GetAccountAuthorizationDetails Tags match are NOT_APPLICABLE,
+    with no IAM call beyond the sweep's.
 """
 
 from __future__ import annotations

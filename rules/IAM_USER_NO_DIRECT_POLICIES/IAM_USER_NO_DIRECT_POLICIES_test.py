@@ -127,6 +127,13 @@ class ChangeEventTest(unittest.TestCase):
         evaluation = self.evaluate("change_user_without_event_left_scope")
         self.assertNotEqual(evaluation["ComplianceType"], "NOT_APPLICABLE")
 
+    def test_scenario_26_user_with_an_exempt_tag_is_not_applicable(self) -> None:
+        self.assert_evaluation(
+            "change_user_exempt_tag",
+            "NOT_APPLICABLE",
+            "User deploy-bot is exempt: its tag ManagedBy=terraform matches",
+        )
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -155,6 +155,17 @@ def test_build_refuses_input_parameters_longer_than_config_accepts(parameters_js
         build.render_all(path)
 
 
+def test_build_counts_exempt_user_tags_in_the_input_parameters(parameters_json, tmp_path):
+    path = tmp_path / "parameters.json"
+    tags = ",".join(f"ManagedBy=stack-{n:04d}" for n in range(50))
+    path.write_text(json.dumps(with_optional(parameters_json, ExemptUserTags=tags)))
+    with pytest.raises(
+        RuleSpecError,
+        match=rf"accepts at most 1024 in all\. Shorten ExemptUserTags \({len(tags)} characters\)",
+    ):
+        build.render_all(path)
+
+
 def preflight_lengths(overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(  # noqa: S603 - fixed argv: the project's own module
         [sys.executable, "-m", "deploy.limits", overrides],
