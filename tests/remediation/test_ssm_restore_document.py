@@ -8,14 +8,17 @@ import pytest
 import yaml
 from remediation_helpers import (
     CHANGE_PASSWORD,
+    LIST_BUCKETS,
     READ_ONLY,
     S3_FULL,
     effective_policies,
     iam_snapshot,
+    remediate,
 )
 from ssm_document import ROOT, load_document
 
 from no_direct_policies.move import restore_verify_script
+from no_direct_policies.move.undo import parse_undo_payload, restore_user_policies
 from no_direct_policies.simulation.document_run import remediate_resource, restore_resource
 from no_direct_policies.simulation.document_runner import StepFailed, validate_document
 
@@ -120,3 +123,23 @@ def test_parameters_are_the_moves_with_the_same_patterns_and_defaults():
 
 def test_the_runner_accepts_the_document():
     validate_document(_restore_document())
+
+
+def test_description_lists_every_iam_action_the_undo_calls(iam, make_user, call_log):
+    make_user("john", [S3_FULL], inline={"p": LIST_BUCKETS})
+    remediate(iam, UserName="john", MoveInlinePolicies=True)
+    user = make_user("mark", [S3_FULL, READ_ONLY])
+    remediate(iam, UserName="mark")
+    call_log.calls.clear()
+    restore_user_policies(iam, parse_undo_payload({"UserName": "john"}), sleep=lambda _: None)
+    restore_user_policies(iam, parse_undo_payload({"IAMResourceId": user["UserId"]}))
+    description = _restore_document()["description"]
+    permissions = description.split("* Helper function's role")[1]
+
+    assert {f"`iam:{name}`" for name in call_log.names} <= {
+        word.strip(",;.()") for word in permissions.split() if word.startswith("`iam:")
+    }
+    for name in _restore_document()["parameters"]:
+        assert f"* {name}:" in description
+    for output in _restore_document()["outputs"]:
+        assert output.split(".")[1] in description
