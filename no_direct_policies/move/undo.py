@@ -188,13 +188,13 @@ class UndoRun:
         try:
             getattr(self.iam, _method(name))(**parameters)
         except ClientError as error:
-            if error_code(error) != "NoSuchEntity" or name == "AttachUserPolicy":
+            if error_code(error) != "NoSuchEntity":
                 raise
             self.confirm_identity()  # a user deleted or renamed meanwhile stops here
             if name == "RemoveUserFromGroup":
                 self.left.append(action["GroupName"])  # it left (or the group went) meanwhile
                 return
-            raise
+            raise  # the user is there, so the policy is not: fail loudly, nothing was removed
         self.writes += 1
         if name == "AttachUserPolicy":
             self.attached.append(action["PolicyArn"])

@@ -63,8 +63,10 @@ Residual risks, each for a reason IAM imposes:
 - A policy revoked from a group between the executor's last read of that group
   and the user's ``RemoveUserFromGroup`` (two calls) stays attached to the user
   directly: the revocation reached the group after the user's copy was made.
-- A policy revoked from a group after its restore, before the re-read, reaches
-  the user directly until that re-read (a few calls); then it is taken back.
+- A policy revoked from a group after the planning read of that group and
+  before the re-read right before the user leaves it reaches the user directly
+  until that re-read (two calls per restored policy at most); then it is
+  taken back.
 - A user replaced under its name between the ``GetUser`` and the attach right
   after it: the new principal holds that one policy until the next ``GetUser``
   (one call), which takes it back.

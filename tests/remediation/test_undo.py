@@ -349,3 +349,21 @@ def test_iam_calls_per_undo_against_the_lower_bound(iam, make_user, aws_managed_
     races = (count + 1) + 2
     assert len(calls) == lower_bound + races == 2 * count + 11
     assert calls.count("AttachUserPolicy") == count
+
+
+def test_a_user_deleted_during_the_undo_stops_it_and_nothing_is_left_behind(
+    iam, make_user, observer
+):
+    make_user("john", [S3_FULL, READ_ONLY])
+    remediate(iam, UserName="john")
+
+    def delete() -> None:
+        for group in observer.list_groups_for_user(UserName="john")["Groups"]:
+            observer.remove_user_from_group(GroupName=group["GroupName"], UserName="john")
+        for policy in observer.list_attached_user_policies(UserName="john")["AttachedPolicies"]:
+            observer.detach_user_policy(UserName="john", PolicyArn=policy["PolicyArn"])
+        observer.delete_user(UserName="john")
+
+    once_before(iam, "AttachUserPolicy", delete)
+    with pytest.raises(RemediationRefused, match="was deleted or renamed during the undo"):
+        undo(iam, UserName="john")
