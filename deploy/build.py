@@ -43,6 +43,8 @@ from deploy.rule_spec import RemediationSpec, RuleSpec, RuleSpecError, load_rule
 ROOT = Path(__file__).resolve().parent.parent
 PARAMETERS_FILE = ROOT / "parameters.json"
 DOCUMENT_FILE = ROOT / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"
+# The undo's document: deployed beside the move's, run by the same role and helper.
+RESTORE_DOCUMENT_FILE = ROOT / "remediation" / "RestoreIAMUserPoliciesFromGroups.yaml"
 GUARD_FILE = ROOT / "deploy" / "iam_user_no_direct_policies.guard"
 TEMPLATES = ROOT / "deploy" / "templates"
 CFN_GUARD_FILE = ROOT / "deploy" / "guard" / "cloudformation_checks.guard"
@@ -220,8 +222,16 @@ def automation_verify_permissions(document: Mapping[str, Any]) -> list[str]:
     return sorted(actions)
 
 
-def render_stackset(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, Any]:
-    """The per-account resources: Lambdas, SSM document, roles (StackSet-ready)."""
+def load_restore_document() -> dict[str, Any]:
+    """The undo's SSM document, as rendered into the per-account template."""
+    return dict(yaml.safe_load(RESTORE_DOCUMENT_FILE.read_text(encoding="utf-8")))
+
+
+def render_stackset(
+    spec: RuleSpec, document: Mapping[str, Any], restore: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The per-account resources: Lambdas, SSM documents (move and undo), roles (StackSet-ready)."""
+    restore = load_restore_document() if restore is None else restore
     verify = automation_verify_permissions(document)
     if not verify:
         raise RuleSpecError(
@@ -241,7 +251,9 @@ def render_stackset(spec: RuleSpec, document: Mapping[str, Any]) -> dict[str, An
             f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:group{group_path(spec, document)}*"
         ),
         "remediation_document": dict(document),
-        "automation_verify_actions": verify,
+        "restore_document": dict(restore),
+        "restore_document_name": RESTORE_DOCUMENT_FILE.stem,
+        "automation_verify_actions": sorted({*verify, *automation_verify_permissions(restore)}),
         "automation_verify_resources": [
             {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"}
         ],

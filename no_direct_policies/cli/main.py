@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_options(fix)
     fix.add_argument("--format", choices=output.FORMATS, default="table")
 
+    from no_direct_policies.cli import undo  # noqa: PLC0415 - undo's module imports this one
+
+    undo.add_parser(commands)  # ``undo`` sets its own runner (args.runner)
     return parser
 
 
@@ -412,7 +415,9 @@ def main(
     try:
         args = build_parser().parse_args(argv)
         report = ReportStream(stdout or sys.stdout)
-        runner = run_audit if args.command == "audit" else run_remediate
+        runner = getattr(args, "runner", None) or (
+            run_audit if args.command == "audit" else run_remediate
+        )
         code = runner(args, cast(TextIO, report), stderr)  # it writes as a text stream does
         report.flush()
     except CommandError as error:

@@ -7,6 +7,9 @@
    steps (``document_runner``) with the helper Lambda's handler in-process.
 4. Evaluate again: everyone COMPLIANT or NOT_APPLICABLE.
 5. Show the final IAM state as ``aws iam`` would, and check it.
+6. Undo the move for one user (the undo's SSM document, the same helper) and
+   show, as ``aws iam`` would, its policies attached directly again while the
+   shared group keeps serving the others.
 
 Exits 0 only when the checks of the end state pass.
 """
@@ -26,7 +29,7 @@ from no_direct_policies.cli import output
 from no_direct_policies.simulation import config_events, demo_seed
 from no_direct_policies.simulation.account import ACCOUNT_ID, REGION, simulated_account
 from no_direct_policies.simulation.config_service import ConfigService
-from no_direct_policies.simulation.document_run import remediate_resource
+from no_direct_policies.simulation.document_run import remediate_resource, restore_resource
 from no_direct_policies.simulation.document_runner import StepFailed
 from no_direct_policies.simulation.lambda_entries import rule_entry
 
@@ -202,6 +205,53 @@ def run(printer: _Printer) -> int:
         output.paint("OK", "COMPLIANT", printer.colour)
         + ": no user lost or gained a policy, no non-exempt policy is attached to a user,"
         + " every group is within its quota, and the rule reports no NON_COMPLIANT user."
+    )
+    return undo_one_user(printer, iam, names, before)
+
+
+UNDONE_USER = "john"
+
+
+def undo_one_user(
+    printer: _Printer, iam: Any, names: Mapping[str, str], before: Mapping[str, set[str]]
+) -> int:
+    """Take the move back for one user and show that its group still serves the others."""
+    user_id = next(user_id for user_id, name in names.items() if name == UNDONE_USER)
+    (group,) = iam.list_groups_for_user(UserName=UNDONE_USER)["Groups"]
+    printer.heading(f"6. Undo for {UNDONE_USER}: the SSM document RestoreIAMUserPoliciesFromGroups")
+    try:
+        run = restore_resource(iam, user_id)
+    except StepFailed as error:
+        printer.line(output.paint(f"FAILED: {error}", "NON_COMPLIANT", printer.colour))
+        return 1
+    printer.line(output.remediation_block(run.result))
+    printer.line(f"  SSM document steps run: {' -> '.join(run.steps)}")
+    printer.line(f"\n$ aws iam list-attached-user-policies --user-name {UNDONE_USER}")
+    attached = iam.list_attached_user_policies(UserName=UNDONE_USER)["AttachedPolicies"]
+    printer.line(json.dumps({"AttachedPolicies": attached}, indent=4))
+    name = group["GroupName"]
+    printer.line(f"$ aws iam get-group --group-name {name} --query 'Users[].UserName'")
+    members = [user["UserName"] for user in iam.get_group(GroupName=name)["Users"]]
+    printer.line(json.dumps(members, indent=4))
+    problems = []
+    after = demo_seed.effective_policies(iam, UNDONE_USER)
+    if after != before[UNDONE_USER]:
+        problems.append(f"{UNDONE_USER} had {sorted(before[UNDONE_USER])}, now {sorted(after)}")
+    if {policy["PolicyArn"] for policy in attached} != before[UNDONE_USER]:
+        problems.append(f"{UNDONE_USER}'s policies are not all attached directly")
+    if not members or UNDONE_USER in members:
+        problems.append(f"{name} should serve the others, not {UNDONE_USER}: {members}")
+    for member in members:
+        if demo_seed.effective_policies(iam, member) != before[member]:
+            problems.append(f"{member} lost or gained a policy with the undo")
+    for problem in problems:
+        printer.line(output.paint(f"FAILED: {problem}", "NON_COMPLIANT", printer.colour))
+    if problems:
+        return 1
+    printer.line(
+        output.paint("OK", "COMPLIANT", printer.colour)
+        + f": {UNDONE_USER} has its policies attached directly again, nothing lost or gained;"
+        + f" {name} still serves {', '.join(members)}."
     )
     return 0
 

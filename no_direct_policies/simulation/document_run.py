@@ -20,11 +20,19 @@ import yaml
 from no_direct_policies.simulation.document_runner import run_document
 from no_direct_policies.simulation.lambda_entries import (
     DOCUMENT_PATH,
+    RESTORE_DOCUMENT_PATH,
     RULE_PARAMETERS_PATH,
     helper_entry,
 )
 
-__all__ = ["DOCUMENT_PATH", "RULE_PARAMETERS_PATH", "remediate_resource", "remediation_parameters"]
+__all__ = [
+    "DOCUMENT_PATH",
+    "RESTORE_DOCUMENT_PATH",
+    "RULE_PARAMETERS_PATH",
+    "remediate_resource",
+    "remediation_parameters",
+    "restore_resource",
+]
 
 
 def remediation_parameters(resource_id: str) -> dict[str, Any]:
@@ -90,3 +98,26 @@ def remediate_resource(
         trace=steps,
     )
     return RemediationRun(steps, json.loads(outputs["MoveUserPolicies.Payload"]))
+
+
+def restore_resource(
+    iam_client: Any, resource_id: str, overrides: Mapping[str, Any] | None = None
+) -> RemediationRun:
+    """Run the undo's SSM document for one user ID, as an operator would start it.
+
+    The parameters are those of the remediation configuration the undo's document
+    declares (the same role, helper and group path); ``overrides`` sets others.
+    """
+    document = yaml.safe_load(RESTORE_DOCUMENT_PATH.read_text(encoding="utf-8"))
+    configured = remediation_parameters(resource_id)
+    shared = {name: value for name, value in configured.items() if name in document["parameters"]}
+    parameters = {**shared, **(overrides or {})}
+    steps: list[str] = []
+    outputs = run_document(
+        document,
+        parameters,
+        invoke_lambda=_helper_invoker(configured["HelperFunctionName"]),
+        clients={"iam": iam_client},
+        trace=steps,
+    )
+    return RemediationRun(steps, json.loads(outputs["RestoreUserPolicies.Payload"]))

@@ -28,6 +28,7 @@ REPOSITORY = _repository()
 RULE_ENTRY = REPOSITORY / RULE_FOLDER / "IAM_USER_NO_DIRECT_POLICIES.py"
 HELPER_ENTRY = REPOSITORY / "remediation" / "move_policies_to_group.py"
 DOCUMENT_PATH = REPOSITORY / "remediation" / "MoveIAMUserPoliciesToGroup.yaml"
+RESTORE_DOCUMENT_PATH = REPOSITORY / "remediation" / "RestoreIAMUserPoliciesFromGroups.yaml"
 RULE_PARAMETERS_PATH = REPOSITORY / "parameters.json"
 
 

@@ -213,3 +213,14 @@ def test_demo_output_is_coloured_on_a_terminal(tmp_path):
     assert "\x1b[31mNON_COMPLIANT" in text
     assert "\x1b[32mCOMPLIANT" in text
     assert "\x1b[32mOK\x1b[0m: no user lost or gained a policy" in text
+
+
+def test_demo_ends_by_undoing_one_user_and_the_group_keeps_serving_the_others(demo_run):
+    run, _ = demo_run
+    undo = run.stdout[run.stdout.index("6. Undo for john") :]
+
+    assert ": RESTORED, groups: MovedPolicies-AmazonS3FullAccess-" in undo
+    assert "RestoreUserPolicies -> ReadHelperResult -> VerifyPoliciesRestored" in undo
+    assert '"PolicyArn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"' in undo
+    assert '[\n    "david",\n    "mark"\n]' in undo
+    assert "\nOK: john has its policies attached directly again" in undo

@@ -26,6 +26,7 @@ from iam_policy_checks import (
 from deploy import build
 from deploy.build import automation_verify_permissions, group_path
 from no_direct_policies.move.request import RemediationError, move_user_policies, parse_payload
+from no_direct_policies.move.undo import parse_undo_payload, restore_user_policies
 
 S3_FULL = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -160,7 +161,10 @@ def test_every_group_the_helper_writes_lies_under_the_allowed_path(helper_run, s
 def test_automation_role_invokes_only_the_helper_and_reads_what_the_document_verifies(
     roles_template, document
 ):
-    verify = automation_verify_permissions(document)
+    verify = {
+        *automation_verify_permissions(document),
+        *automation_verify_permissions(build.load_restore_document()),
+    }
     assert verify, "the document has no verify step"
     assert all(action.startswith("iam:Get") or ":List" in action for action in verify)
     assert role_actions(roles_template, "AutomationRole") == {"lambda:InvokeFunction", *verify}
@@ -251,12 +255,16 @@ def _aws_calls_in_source(sources: list[Path], services: tuple[str, ...]) -> set[
     return calls
 
 
-def _run(iam, calls: list, payload: dict[str, Any]) -> dict[str, Any] | RemediationError:
+def _run(
+    iam, calls: list, payload: dict[str, Any], *, undo: bool = False
+) -> dict[str, Any] | RemediationError:
     def record(model, params, **_):
         calls.append((model.name, dict(params)))
 
     iam.meta.events.register("before-parameter-build.iam", record)
     try:
+        if undo:
+            return restore_user_policies(iam, parse_undo_payload(payload), sleep=lambda _: None)
         return move_user_policies(iam, parse_payload(payload), sleep=lambda _: None)
     except RemediationError as error:
         return error
@@ -313,6 +321,25 @@ def helper_run(iam) -> dict[str, Any]:
     iam.meta.events.register_first("before-call.iam.AddUserToGroup", revoke_from_frank)
     outcomes.append(_run(iam, calls, {"IAMResourceId": frank}))
     iam.meta.events.unregister("before-call.iam.AddUserToGroup", revoke_from_frank)
+    # The undo (RestoreIAMUserPoliciesFromGroups), through every path it has.
+    outcomes += [
+        _run(iam, calls, {"IAMResourceId": alice}, undo=True),  # inline policies put back
+        _run(iam, calls, {"UserName": "bob", "DryRun": True}, undo=True),
+        _run(iam, calls, {"UserName": "dave"}, undo=True),  # never remediated
+    ]
+    (group,) = [g["GroupName"] for g in iam.list_groups_for_user(UserName="carol")["Groups"]]
+
+    reads = []
+
+    def revoke_from_group(**_):  # at the read-back after carol's restores: the run takes it back
+        reads.append(1)
+        if len(reads) == 2:
+            other.detach_group_policy(GroupName=group, PolicyArn=READ_ONLY)
+
+    iam.meta.events.register_first("before-call.iam.ListAttachedUserPolicies", revoke_from_group)
+    outcomes.append(_run(iam, calls, {"UserName": "carol"}, undo=True))
+    iam.meta.events.unregister("before-call.iam.ListAttachedUserPolicies", revoke_from_group)
+    assert outcomes[-1]["RestoredPolicyArns"] == [S3_FULL]  # READ_ONLY was taken back
     statuses = [o["Status"] if isinstance(o, dict) else type(o).__name__ for o in outcomes]
     assert statuses == [
         "MOVED",
@@ -322,6 +349,10 @@ def helper_run(iam) -> dict[str, Any]:
         "NOTHING_TO_MOVE",
         "RemediationStopped",
         "RemediationStopped",
+        "RESTORED",
+        "PLANNED",
+        "NOTHING_TO_RESTORE",
+        "RESTORED",
     ]
     return {"calls": calls, "group_paths": dict(_created_group_paths(calls))}
 

@@ -33,6 +33,7 @@ PER_ACCOUNT_RESOURCES = {
     "HelperFunction",
     "HelperPermission",
     "RemediationDocument",
+    "RestoreDocument",
     "AutomationRole",
 }
 
@@ -255,3 +256,14 @@ def test_a_group_path_in_the_remediation_block_moves_the_helpers_write_scope(
     assert writes["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/moved/*"
     }
+
+
+def test_every_template_with_the_move_deploys_the_undo_beside_it(account, stackset):
+    restore = build.load_restore_document()
+    for template in (account, stackset):
+        document = template["Resources"]["RestoreDocument"]["Properties"]
+        assert document["Content"] == restore
+        assert document["DocumentType"] == "Automation"
+        assert template["Parameters"]["RestoreDocumentName"]["Default"] == (
+            "RestoreIAMUserPoliciesFromGroups"
+        )

@@ -1,0 +1,413 @@
+"""Undo the move for one user: its remediation groups' policies go back onto it directly.
+
+``restore_user_policies`` reads the user and the groups under the remediation's
+path that it is in, asks the pure planner (``undo_plan``, where the safety
+argument lives) for the actions, and ``UndoRun`` performs them, re-reading where
+it matters:
+
+- before every write that names the user: the name still belongs to the
+  planned user ID (``GetUser``); a mismatch takes back what was attached since
+  the last confirmation, then stops;
+- after the restores: a read-back (retried while IAM catches up) that every
+  restored policy is attached to the user directly;
+- right before leaving each group: the group's policies again. What this run
+  restored that the group no longer carries was revoked during the undo and is
+  taken back from the user; what the group carries that the user does not hold
+  directly keeps the user in the group, and the undo stops.
+
+Payload: ``{"IAMResourceId": "AIDA..."}`` or ``{"UserName": "..."}``, and
+optionally ``DryRun`` and ``GroupPath``. Result: ``UserName``, ``UserId``,
+``Status`` (RESTORED | NOTHING_TO_RESTORE | PLANNED), ``Groups``,
+``RestoredPolicyArns``, ``Actions``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore import xform_name
+from botocore.exceptions import ClientError
+
+from no_direct_policies.move.iam_reads import (
+    attached_user_policy_arns,
+    error_code,
+    find_user_id,
+    find_user_name,
+    user_id_of,
+    user_inline_policies,
+)
+from no_direct_policies.move.plan import (
+    DEFAULT_GROUP_PATH,
+    Action,
+    GroupState,
+    InlinePolicy,
+    RemediationRefused,
+    RemediationStopped,
+    UserState,
+)
+from no_direct_policies.move.request import new_iam_client, parse_payload
+from no_direct_policies.move.undo_plan import UndoPlan, UndoQuotas, plan_undo
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+LOGGER = logging.getLogger(__name__)
+LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the undo
+VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes consistent
+
+RESTORED, NOTHING_TO_RESTORE, PLANNED = "RESTORED", "NOTHING_TO_RESTORE", "PLANNED"
+UNDO_PAYLOAD_KEYS = ("IAMResourceId", "UserName", "DryRun", "GroupPath")
+
+
+@dataclass(frozen=True)
+class UndoRequest:
+    """A validated undo payload: which user (by ID or name), where its groups live, dry run."""
+
+    user_id: str | None
+    user_name: str | None
+    group_path: str = DEFAULT_GROUP_PATH
+    dry_run: bool = False
+
+
+def parse_undo_payload(payload: Mapping[str, Any]) -> UndoRequest:
+    """Validate the undo's payload with the move's own rules for the keys they share."""
+    if isinstance(payload, Mapping) and (unknown := sorted(set(payload) - set(UNDO_PAYLOAD_KEYS))):
+        raise RemediationRefused(
+            f"Unknown payload key(s) {', '.join(unknown)} for the undo; allowed: "
+            f"{', '.join(UNDO_PAYLOAD_KEYS)}."
+        )
+    move = parse_payload(payload)
+    return UndoRequest(move.user_id, move.user_name, move.options.group_path, move.dry_run)
+
+
+def _items(iam_client: IAMClient, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    paginator: Any = iam_client.get_paginator(operation)  # type: ignore[call-overload]
+    for page in paginator.paginate(**kwargs):
+        yield from page[key]
+
+
+def read_group_policies(
+    iam_client: IAMClient, group: str
+) -> tuple[frozenset[str], frozenset[InlinePolicy]]:
+    """A group's attached managed policy ARNs and inline policies."""
+    arns = frozenset(
+        policy["PolicyArn"]
+        for policy in _items(
+            iam_client, "list_attached_group_policies", "AttachedPolicies", GroupName=group
+        )
+    )
+    inline = set()
+    for name in _items(iam_client, "list_group_policies", "PolicyNames", GroupName=group):
+        try:
+            document = iam_client.get_group_policy(GroupName=group, PolicyName=name)
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            continue  # deleted between the list and the read: not there
+        inline.add(InlinePolicy.from_document(name, document["PolicyDocument"]))
+    return arns, frozenset(inline)
+
+
+def read_undo_state(
+    iam_client: IAMClient, user_name: str, user_id: str, group_path: str
+) -> tuple[UserState, UndoQuotas | None]:
+    """The user with its remediation groups only; quotas and direct policies only if any."""
+    listed = [
+        group
+        for group in _items(iam_client, "list_groups_for_user", "Groups", UserName=user_name)
+        if group["Path"] == group_path
+    ]
+    if not listed:
+        return UserState(user_name, user_id, ()), None
+    summary = iam_client.get_account_summary()["SummaryMap"]
+    quotas = UndoQuotas.from_summary_map({str(key): value for key, value in summary.items()})
+    attached = attached_user_policy_arns(iam_client, user_name)
+    groups = []
+    for group in listed:
+        arns, inline = read_group_policies(iam_client, group["GroupName"])
+        groups.append(GroupState(group["GroupName"], group["Path"], arns, inline))
+    with_inline = any(group.inline_policies for group in groups)
+    user_inline = tuple(sorted(user_inline_policies(iam_client, user_name))) if with_inline else ()
+    return UserState(user_name, user_id, attached, user_inline, tuple(groups)), quotas
+
+
+def _result(
+    user_name: str,
+    user_id: str,
+    status: str,
+    plan: UndoPlan | None,
+    restored: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    return {
+        "UserName": user_name,
+        "UserId": user_id,
+        "Status": status,
+        "Groups": list(plan.group_names) if plan else [],
+        "RestoredPolicyArns": list(plan.restored_policy_arns if restored is None else restored)
+        if plan
+        else [],
+        "Actions": plan.actions if plan else [],
+    }
+
+
+class UndoRun:
+    """One execution of an undo plan: what it changed so far, and the guards around each write."""
+
+    def __init__(self, iam_client: IAMClient, plan: UndoPlan) -> None:
+        self.iam = iam_client
+        self.plan = plan
+        self.user_name, self.user_id = plan.user.user_name, plan.user.user_id
+        self.attached: list[str] = []  # by this run
+        self.put: list[InlinePolicy] = []  # by this run
+        self.left: list[str] = []  # groups the user left
+        self.taken_back: list[str] = []  # restored, then revoked during the run: detached
+        self._unconfirmed: list[Action] = []  # grants since the user's ID was last confirmed
+        self.writes = 0
+        # The latest state known of each remediation group, by name.
+        self._carried = {g.name: (g.policy_arns, g.inline_policies) for g in plan.groups}
+
+    def execute(self, sleep: Callable[[float], None]) -> tuple[str, ...]:
+        """Restores, read-back, then leave each group; returns the policies restored."""
+        for action in self.plan.restore_actions:
+            self.confirm_identity()
+            self._write(action)
+        direct = self._verify(sleep)
+        for group in self.plan.groups:
+            self._leave(group, direct)
+        return tuple(a for a in self.plan.restored_policy_arns if a not in self.taken_back)
+
+    def _write(self, action: Action) -> None:
+        parameters = {key: value for key, value in action.items() if key != "Action"}
+        LOGGER.info("IAM %s", json.dumps(action))
+        name = action["Action"]
+        try:
+            getattr(self.iam, _method(name))(**parameters)
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            self.confirm_identity()  # a user deleted or renamed meanwhile stops here
+            if name == "RemoveUserFromGroup":
+                self.left.append(action["GroupName"])  # it left (or the group went) meanwhile
+                return
+            raise  # the user is there, so the policy is not: fail loudly, nothing was removed
+        self.writes += 1
+        if name == "AttachUserPolicy":
+            self.attached.append(action["PolicyArn"])
+            self._unconfirmed.append(action)
+        elif name == "PutUserPolicy":
+            self.put.append(
+                InlinePolicy.from_document(action["PolicyName"], action["PolicyDocument"])
+            )
+            self._unconfirmed.append(action)
+        elif name == "RemoveUserFromGroup":
+            self.left.append(action["GroupName"])
+
+    def _verify(
+        self, sleep: Callable[[float], None]
+    ) -> tuple[frozenset[str], frozenset[InlinePolicy]]:
+        """Read back until every restored policy is on the user directly (bounded)."""
+        wanted_arns = set(self.plan.restored_policy_arns)
+        wanted_inline = set(self.plan.restored_inline_policies)
+        missing: list[str] = []
+        for delay in (*VERIFY_DELAYS, None):
+            try:
+                arns = frozenset(attached_user_policy_arns(self.iam, self.user_name))
+                inline = (
+                    user_inline_policies(self.iam, self.user_name) if wanted_inline else frozenset()
+                )
+            except ClientError as error:
+                if error_code(error) == "NoSuchEntity":
+                    self.confirm_identity()  # stops when the user is gone
+                raise
+            missing = sorted(wanted_arns - arns) + [
+                f"inline policy {p.name}" for p in sorted(wanted_inline - inline)
+            ]
+            if not missing:
+                return arns, inline
+            if delay is not None:
+                sleep(delay)
+        self.confirm_identity()
+        self.stop(
+            f"the read-back of {self.user_name}'s directly attached policies does not show "
+            f"{', '.join(missing)}. {self.user_name} is still in its remediation groups, so "
+            "nothing was lost; run the undo again."
+        )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _leave(
+        self, group: GroupState, direct: tuple[frozenset[str], frozenset[InlinePolicy]]
+    ) -> None:
+        """Re-read the group; take back what was revoked from it; leave it if nothing is lost."""
+        try:
+            arns, inline = read_group_policies(self.iam, group.name)
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            arns, inline = frozenset(), frozenset()  # deleted meanwhile: it carries nothing
+            gone = True
+        else:
+            gone = False
+        self._carried[group.name] = (arns, inline)
+        self._take_back_revoked(group, arns, inline)
+        direct_arns = direct[0] | set(self.attached)
+        direct_inline = direct[1] | set(self.put)
+        new = sorted(arns - direct_arns) + [
+            f"inline policy {p.name}" for p in sorted(inline - direct_inline)
+        ]
+        if new:
+            self.confirm_identity()
+            self.stop(
+                f"Group {group.name} gained {', '.join(new)} during the undo; "
+                f"{self.user_name} stays in it, so nothing is lost. Run the undo again to "
+                "restore it too."
+            )
+        if gone:
+            self.left.append(group.name)
+            return
+        self.confirm_identity()
+        self._write(
+            {"Action": "RemoveUserFromGroup", "GroupName": group.name, "UserName": self.user_name}
+        )
+
+    def _take_back_revoked(
+        self, group: GroupState, arns: frozenset[str], inline: frozenset[InlinePolicy]
+    ) -> None:
+        """Detach from the user what this run restored and the group lost meanwhile."""
+        others = [v for name, v in self._carried.items() if name != group.name]
+        for arn in sorted(group.policy_arns - arns):
+            if arn in self.attached and not any(arn in carried for carried, _ in others):
+                self.confirm_identity()
+                self._remove_grant(
+                    {"Action": "DetachUserPolicy", "UserName": self.user_name, "PolicyArn": arn}
+                )
+                self.taken_back.append(arn)
+        for policy in sorted(group.inline_policies - inline):
+            if policy in self.put and not any(policy in carried for _, carried in others):
+                self.confirm_identity()
+                self._remove_grant(
+                    {
+                        "Action": "DeleteUserPolicy",
+                        "UserName": self.user_name,
+                        "PolicyName": policy.name,
+                    }
+                )
+                self.taken_back.append(f"inline policy {policy.name}")
+
+    def _remove_grant(self, action: Action) -> bool:
+        """Take back one grant of this run; False if IAM finds nothing to remove."""
+        LOGGER.info("IAM %s", json.dumps(action))
+        parameters = {key: value for key, value in action.items() if key != "Action"}
+        try:
+            getattr(self.iam, _method(action["Action"]))(**parameters)
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            return False
+        self.writes += 1
+        return True
+
+    def confirm_identity(self) -> None:
+        """Stop unless the user's name still belongs to the planned user ID.
+
+        Policies attached since the last confirmation may have gone to a new user of that
+        name: they are taken back first, so the new principal is granted nothing.
+        """
+        found = user_id_of(self.iam, self.user_name)
+        if found == self.user_id:
+            self._unconfirmed.clear()
+            return
+        taken = []
+        for action in self._unconfirmed:
+            if action["Action"] == "AttachUserPolicy":
+                undo: Action = {
+                    "Action": "DetachUserPolicy",
+                    "UserName": self.user_name,
+                    "PolicyArn": action["PolicyArn"],
+                }
+                label = action["PolicyArn"]
+            else:
+                undo = {
+                    "Action": "DeleteUserPolicy",
+                    "UserName": self.user_name,
+                    "PolicyName": action["PolicyName"],
+                }
+                label = f"inline policy {action['PolicyName']}"
+            if self._remove_grant(undo):
+                taken.append(label)
+        self._unconfirmed.clear()
+        if found is None:
+            what = "was deleted or renamed during the undo"
+        else:
+            what = (
+                f"was replaced during the undo: the name now belongs to another user ({found}), "
+                "which this run granted nothing"
+            )
+        detached = f" Detached {', '.join(taken)} from {self.user_name} again." if taken else ""
+        self.stop(f"IAM user {self.user_name} ({self.user_id}) {what}.{detached}")
+
+    def changes(self) -> str:
+        """What this run changed that is still in place, for a stop's message."""
+        parts = []
+        restored = [a for a in self.attached if a not in self.taken_back]
+        restored += [f"inline policy {p.name}" for p in self.put]
+        if restored:
+            parts.append(f"Attached directly to {self.user_name}: {', '.join(restored)}.")
+        if self.left:
+            parts.append(f"{self.user_name} left {', '.join(self.left)}.")
+        staying = [name for name in self.plan.group_names if name not in self.left]
+        if staying and self.writes:
+            parts.append(
+                f"{self.user_name} is still in {', '.join(staying)}: it holds those policies "
+                "twice, directly and through the group, which grants nothing more."
+            )
+        return " ".join(parts) or "Nothing this run changed is left in place."
+
+    def stop(self, reason: str) -> None:
+        """Raise the run's outcome: refused if nothing was changed yet, else stopped part-way."""
+        if not self.writes:
+            raise RemediationRefused(f"{reason} Nothing was changed.")
+        raise RemediationStopped(f"{reason} {self.changes()}")
+
+
+def _method(action: str) -> str:
+    return str(xform_name(action))
+
+
+def restore_user_policies(
+    iam_client: IAMClient, request: UndoRequest, *, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Undo the move for the user (or only plan it, for a dry run); return the result."""
+    if request.user_name is not None:
+        user_name, user_id = request.user_name, find_user_id(iam_client, request.user_name)
+    else:
+        user_id = request.user_id or ""
+        user_name = find_user_name(iam_client, user_id)
+    try:
+        user, quotas = read_undo_state(iam_client, user_name, user_id, request.group_path)
+    except ClientError as error:
+        if error_code(error) != "NoSuchEntity" or user_id_of(iam_client, user_name) is not None:
+            raise
+        raise RemediationRefused(
+            f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed and "
+            "nothing is left to undo."
+        ) from error
+    if quotas is None:
+        return _result(user_name, user_id, NOTHING_TO_RESTORE, None)
+    plan = plan_undo(user, quotas, request.group_path)
+    if request.dry_run:
+        return _result(user_name, user_id, PLANNED, plan)
+    restored = UndoRun(iam_client, plan).execute(sleep)
+    return _result(user_name, user_id, RESTORED, plan, restored)
+
+
+def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point of the undo: parse the payload, restore, return the result."""
+    request = parse_undo_payload(event)
+    result = restore_user_policies(new_iam_client(), request)
+    LOGGER.info("undo result: %s", json.dumps(result))
+    return result
