@@ -138,6 +138,7 @@ def organization(moto_endpoint, monkeypatch) -> dict[str, Any]:
         "management": management,
         "root": root,
         "workloads": workloads,
+        "prod": prod,
         "sandbox": sandbox,
         "loose-member": account("loose-member", root),
         "workload-1": account("workload-1", workloads),
@@ -374,16 +375,16 @@ def test_from_a_delegated_administrator(rollout, organization):
 
 
 def test_successive_rollouts_update_widen_and_narrow_the_stackset(rollout, organization):
-    """First rollout, a second one, widening the OUs, then narrowing them again.
+    """A first rollout, a second one, widening the OUs, narrowing them again, all from
+    the delegated administrator, then widening from the management account.
 
-    All from the delegated administrator: moto refuses an unchanged plain stack's
-    empty change set, which the CLI accepts from CloudFormation.
+    The management account's rollout comes once, last: moto refuses an unchanged
+    plain stack's empty change set, which the CLI accepts from CloudFormation.
     """
     delegated = {"CALLER_ACCOUNT": organization["sandbox-1"]}
     sandbox = organization["sandbox"]
-    both = f"{organization['sandbox']},{organization['workloads']}"
-    workload_accounts = {organization["workload-1"], organization["prod-1"]}
-    outside = sorted([organization["management"], organization["loose-member"]])
+    sandbox_and_prod = f"{organization['sandbox']},{organization['prod']}"
+    prod_1 = organization["prod-1"]
 
     first, first_calls, _ = rollout("1-first", sandbox, **delegated)
     assert first.returncode == 0, f"first rollout: {first.stderr}"
@@ -399,8 +400,10 @@ def test_successive_rollouts_update_widen_and_narrow_the_stackset(rollout, organ
     )
     assert option(update, "--call-as") == "DELEGATED_ADMIN", "second rollout"
 
-    # Widening: the update, then the instances in every target OU, each waited for, then the pack.
-    result, calls, _ = rollout("3-widen", both, **delegated)
+    # Widening to the nested Prod OU: the update, then the instances in every target OU,
+    # each waited for, then the pack.
+    assert prod_1 not in stack_instance_accounts(), "before widening"
+    result, calls, _ = rollout("3-widen", sandbox_and_prod, **delegated)
     assert result.returncode == 0, f"widening: {result.stderr}"
     assert stackset_operations(calls) == [
         "describe-stack-set",
@@ -412,38 +415,42 @@ def test_successive_rollouts_update_widen_and_narrow_the_stackset(rollout, organ
         "list-stack-instances",
     ], "widening"
     (instances,) = calls_to(calls, "cloudformation", "create-stack-instances")
-    assert option(instances, "--deployment-targets") == f"OrganizationalUnitIds={both}", "widening"
+    assert option(instances, "--deployment-targets") == (
+        f"OrganizationalUnitIds={sandbox_and_prod}"
+    ), "widening"
     assert option(instances, "--regions") == REGION, "widening"
     assert option(instances, "--call-as") == "DELEGATED_ADMIN", "widening"
     waits = calls_to(calls, "cloudformation", "describe-stack-set-operation")
     assert len({option(wait, "--operation-id") for wait in waits}) == 2, "widening"
     assert calls[-1][:2] == ["configservice", "put-organization-conformance-pack"], "widening"
-    # The Workloads accounts, nested Prod included, have the stack and get the pack.
-    assert workload_accounts <= stack_instance_accounts(), "widening"
+    # The new OU's account has the stack and gets the pack.
+    assert prod_1 in stack_instance_accounts(), "widening"
+    outside = sorted(
+        [organization["management"], organization["loose-member"], organization["workload-1"]]
+    )
     assert excluded(calls) == outside, "widening"
     assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
 
-    # Narrowing back to Sandbox: no instance is removed, so the Workloads accounts keep
-    # their stack, and the pack.
+    # Narrowing back to Sandbox: no instance is removed, so prod-1 keeps its stack, and the pack.
     result, calls, _ = rollout("4-narrow", sandbox, **delegated)
     assert result.returncode == 0, f"narrowing: {result.stderr}"
     assert calls_to(calls, "cloudformation", "delete-stack-instances") == [], "narrowing"
-    assert workload_accounts <= stack_instance_accounts(), "narrowing"
+    assert prod_1 in stack_instance_accounts(), "narrowing"
     assert excluded(calls) == outside, "narrowing"
     assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
 
-
-def test_widening_from_the_management_account_covers_it_and_the_new_ous(rollout, organization):
-    first, _, _ = rollout(
-        "first", organization["sandbox"], CALLER_ACCOUNT=organization["sandbox-1"]
-    )
-    assert first.returncode == 0, first.stderr
+    # Widening from the management account to Workloads (Prod's parent): SELF, the
+    # management account's plain stack, workload-1's new instance, and the pack on both.
+    assert organization["workload-1"] not in stack_instance_accounts(), "before widening from it"
     both = f"{organization['sandbox']},{organization['workloads']}"
-    result, calls, _ = rollout("second", both)
-    assert result.returncode == 0, result.stderr
+    result, calls, _ = rollout("5-widen-from-management", both)
+    step = "widening from the management account"
+    assert result.returncode == 0, f"{step}: {result.stderr}"
     (instances,) = calls_to(calls, "cloudformation", "create-stack-instances")
-    assert option(instances, "--call-as") == "SELF"
-    assert excluded(calls) == [organization["loose-member"]]
+    assert option(instances, "--call-as") == "SELF", step
+    assert len(calls_to(calls, "cloudformation", "deploy")) == 1, step
+    assert organization["workload-1"] in stack_instance_accounts(), step
+    assert excluded(calls) == [organization["loose-member"]], step
     assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=True)
 
 
