@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+AWSCLI_VENV := .venv-awscli
 PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
@@ -30,8 +31,16 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	@$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt >&2
 	@touch $@
 
+# The AWS CLI the tests of deploy/deploy-org.sh run (it pins its own botocore); the
+# deploy targets use the user's own `aws`.
+$(AWSCLI_VENV)/.installed: requirements/awscli.txt
+	@$(PYTHON) -m venv $(AWSCLI_VENV) >&2
+	@$(AWSCLI_VENV)/bin/python -m pip install --quiet --upgrade pip >&2
+	@$(AWSCLI_VENV)/bin/python -m pip install --quiet -r requirements/awscli.txt >&2
+	@touch $@
+
 .PHONY: venv
-venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the virtual environments
+venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(AWSCLI_VENV)/.installed ## Create the virtual environments
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff (lint and format check), mypy (strict, product code)
@@ -124,4 +133,4 @@ format: $(VENV)/.installed ## Apply ruff's fixes and formatting
 
 .PHONY: clean
 clean: ## Remove build output and virtual environments
-	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache
+	rm -rf build $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .pytest_cache .ruff_cache

@@ -272,26 +272,68 @@ def _copy_of_the_working_tree(target: Path) -> Path:
     return target
 
 
+# Stands in for python3 on a fresh machine: every call says something on stdout and on
+# stderr, as venv and pip do; `-m venv DIR` makes DIR a virtual environment whose python
+# does the same for `-m pip ...` and is this test's interpreter, on the clone's code, for
+# everything else, with the console command pip would install.
+STUB_PYTHON3 = """#!/bin/sh
+echo "python3 $* says this on stdout"
+echo "python3 $* says this on stderr" >&2
+[ "$1 $2" = "-m venv" ] || exit 3
+mkdir -p "$3/bin"
+cat >"$3/bin/python" <<'END'
+#!/bin/sh
+if [ "$1 $2" = "-m pip" ]; then
+    echo "pip $* says this on stdout"
+    echo "pip $* says this on stderr" >&2
+    touch "$(dirname "$0")/pip-ran"
+    exit 0
+fi
+PYTHONPATH={clone} exec {python} "$@"
+END
+cat >"$3/bin/no-direct-policies" <<'END'
+#!/bin/sh
+exec "$(dirname "$0")/python" -c \\
+    'import sys; from no_direct_policies.cli.main import run; sys.exit(run())' "$@"
+END
+chmod +x "$3/bin/python" "$3/bin/no-direct-policies"
+"""
+
+
 def test_make_audit_on_a_fresh_clone_writes_only_the_report_to_stdout(moto_server, tmp_path):
-    # The first make creates .venv and installs everything: none of that may reach stdout.
+    """The first make creates .venv and installs everything: none of that may reach stdout.
+
+    python3 is a stand-in (STUB_PYTHON3) that is as chatty on stdout as venv and pip,
+    without their minutes of installing; the audit itself is real, on a moto server.
+    """
     clone = _copy_of_the_working_tree(tmp_path / "clone")
+    stub = tmp_path / "python3"
+    stub.write_text(STUB_PYTHON3.replace("{clone}", str(clone)).replace("{python}", sys.executable))
+    stub.chmod(0o755)
     env = {**_environment(AWS_ENDPOINT_URL=moto_server), "MAKEFLAGS": "", "MAKELEVEL": ""}
 
-    done = subprocess.run(
-        ["make", "--no-print-directory", "audit", "ARGS=--format json"],  # noqa: S607
+    done = subprocess.run(  # noqa: S603 - fixed argv, the test's own stand-in python3
+        ["make", "--no-print-directory", "audit", "ARGS=--format json", f"PYTHON={stub}"],  # noqa: S607
         cwd=clone,
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=300,
         check=False,
     )
 
     # Exit 1 (a NON_COMPLIANT user made by another test on this server) is make's exit 2.
     assert done.returncode == 0 or "audit] Error 1" in done.stderr, done.stderr[-2000:]
+    # Every setup step ran, its chatter on stderr...
+    assert "-m venv .venv says this on stderr" in done.stderr
+    assert "pip -m pip install --quiet -r requirements/dev.txt says this on stderr" in done.stderr
+    assert (clone / ".venv" / "bin" / "pip-ran").exists()
+    assert (clone / ".venv" / ".installed").exists()
+    # ...and stdout holds the report alone.
+    assert "says this on stdout" not in done.stdout
     report = json.loads(done.stdout)
     assert set(report) == {"Summary", "Users"}
-    version = subprocess.run(  # noqa: S603 - the console command the clone installed
+    version = subprocess.run(  # noqa: S603 - the console command in the clone's venv
         [str(clone / ".venv" / "bin" / "no-direct-policies"), "--version"],
         capture_output=True,
         text=True,

@@ -9,6 +9,14 @@ template body (moto accepts only an S3 URI) and, for a root target, the
 StackSet instances and their listing (moto deploys them to the management
 account too, which service-managed StackSets never do). No AWS account is
 involved.
+
+The AWS CLI is the pinned one of requirements/awscli.txt, in its own virtual
+environment (.venv-awscli, created by `make venv`), not whatever is on PATH.
+The project is copied and packaged once per module; each rollout runs
+deploy/deploy-org.sh in its own copy of that, as `make deploy-org` does after
+`make package`, with the StackSet operations polled without a pause
+(POLL_SECONDS=0). One rollout goes through `make deploy-org` end to end.
+Rollouts that build on one another share a test, each assertion naming its step.
 """
 
 from __future__ import annotations
@@ -29,11 +37,10 @@ import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL_AWS = shutil.which("aws")
+AWS_CLI = ROOT / ".venv-awscli" / "bin" / "aws"
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 REGION = "eu-west-1"
 BUCKET = "org-artifacts"
-pytestmark = pytest.mark.skipif(REAL_AWS is None, reason="the AWS CLI is not installed")
 
 RECORDING_AWS = f"""#!{sys.executable}
 import json, os, sys
@@ -57,7 +64,7 @@ if os.environ.get("STUB_STACK_INSTANCES"):
     if args[:2] == ["cloudformation", "list-stack-instances"]:
         print("\t".join(os.environ.get("STUB_INSTANCE_ACCOUNTS", "").split()))
         sys.exit(0)
-os.execv({REAL_AWS!r}, [{REAL_AWS!r}, *args])
+os.execv({str(AWS_CLI)!r}, [{str(AWS_CLI)!r}, *args])
 """
 
 
@@ -131,6 +138,7 @@ def organization(moto_endpoint, monkeypatch) -> dict[str, Any]:
         "management": management,
         "root": root,
         "workloads": workloads,
+        "prod": prod,
         "sandbox": sandbox,
         "loose-member": account("loose-member", root),
         "workload-1": account("workload-1", workloads),
@@ -139,13 +147,13 @@ def organization(moto_endpoint, monkeypatch) -> dict[str, Any]:
     }
 
 
-def project_copy(tmp_path: Path) -> Path:
+def project_copy(destination: Path) -> Path:
     """The project in its own folder, so each rollout has its own build/.
 
     The virtual environment is linked, and rdklib is put where `make package`
     looks for it, from that environment: no download.
     """
-    copy = tmp_path / "project"
+    copy = destination / "project"
     shutil.copytree(
         ROOT,
         copy,
@@ -164,40 +172,71 @@ def project_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def deploy_org(tmp_path: Path, org_unit_ids: str, **env: str):
-    """``make deploy-org`` in a copy of the project through the recording ``aws``.
+def clean_environment() -> dict[str, str]:
+    """This process's environment without AWS settings or an outer make's."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MAKE"))}
 
+
+@pytest.fixture(scope="module")
+def packaged_project(tmp_path_factory) -> Path:
+    """The project copied and `make package`d once: each rollout starts from a copy of it."""
+    assert AWS_CLI.exists(), f"{AWS_CLI} is missing: run 'make venv' (requirements/awscli.txt)"
+    project = project_copy(tmp_path_factory.mktemp("packaged"))
+    packaging = subprocess.run(  # noqa: S603 - fixed argv
+        ["make", "-s", "-C", str(project), "package"],  # noqa: S607 - make as the user runs it
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+        env=clean_environment(),
+    )
+    assert packaging.returncode == 0, packaging.stderr
+    return project
+
+
+def deploy_org(
+    tmp_path: Path, packaged: Path, org_unit_ids: str, *, via_make: bool = False, **env: str
+):
+    """One rollout, through the recording ``aws``, in a copy of the packaged project.
+
+    ``deploy/deploy-org.sh`` as `make deploy-org` runs it after `make package`, or
+    (``via_make``) ``make deploy-org`` itself, preflight and packaging included.
     Returns (result, recorded calls, the copy's rendered conformance pack).
     """
-    project = project_copy(tmp_path)
+    project = tmp_path / "project"
+    shutil.copytree(packaged, project, symlinks=True)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(parents=True)
     (bin_dir / "aws").write_text(RECORDING_AWS)
     (bin_dir / "aws").chmod(0o755)
     calls = tmp_path / "calls.jsonl"
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MAKE"))
+    names = {
+        "ARTIFACT_BUCKET": BUCKET,
+        "ORG_UNIT_IDS": org_unit_ids,
+        "REGION": REGION,
+        "STACK_SET_NAME": "rule-set",
+        "STACK_NAME": "rule-stack",
+        "PACK_NAME": "rule-pack",
     }
+    if via_make:
+        # make -s deploy-org ARTIFACT_BUCKET=... as the user runs it.
+        command = ["make", "-s", "-C", str(project), "deploy-org"]
+        command += [f"{name}={value}" for name, value in names.items()]
+        script_env = {}
+    else:
+        # The Makefile's recipe line after `make package`.
+        command = ["sh", str(project / "deploy" / "deploy-org.sh")]
+        script_env = {**names, "PYTHON": ".venv/bin/python"}
     result = subprocess.run(  # noqa: S603 - fixed argv; PATH is the test's own
-        [  # noqa: S607 - make as the user runs it
-            "make",
-            "-s",
-            "-C",
-            str(project),
-            "deploy-org",
-            f"ARTIFACT_BUCKET={BUCKET}",
-            f"ORG_UNIT_IDS={org_unit_ids}",
-            f"REGION={REGION}",
-            "STACK_SET_NAME=rule-set",
-            "STACK_NAME=rule-stack",
-            "PACK_NAME=rule-pack",
-        ],
+        command,
         capture_output=True,
         text=True,
         check=False,
         timeout=240,
         env={
-            **environment,
+            **clean_environment(),
+            **script_env,
+            "POLL_SECONDS": "0",
             "PATH": f"{bin_dir}:{os.environ['PATH']}",
             "HOME": str(tmp_path),
             "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
@@ -259,15 +298,29 @@ def stackset_operations(calls: list[list[str]]) -> list[str]:
     ]
 
 
-def test_from_the_management_account_to_the_whole_organization(tmp_path, organization):
+@pytest.fixture
+def rollout(tmp_path, packaged_project):
+    """``rollout(step, org_unit_ids, **env)``: one rollout, in tmp_path/step."""
+
+    def run(step: str, org_unit_ids: str, *, via_make: bool = False, **env: str):
+        return deploy_org(tmp_path / step, packaged_project, org_unit_ids, via_make=via_make, **env)
+
+    return run
+
+
+def test_from_the_management_account_to_the_whole_organization(rollout, organization):
+    # The one rollout through `make deploy-org` itself: preflight, `make package`, the script.
     members = " ".join(organization[name] for name in ACCOUNTS if name != "management")
-    result, calls, pack = deploy_org(
-        tmp_path,
+    result, calls, pack = rollout(
+        "make",
         organization["root"],
+        via_make=True,
         STUB_STACK_INSTANCES="1",
         STUB_INSTANCE_ACCOUNTS=members,
     )
     assert result.returncode == 0, result.stderr
+    # The preflight's identity check, then the script's own.
+    assert len(calls_to(calls, "sts", "get-caller-identity")) == 2
     stackset_calls = [c for c in calls if "stack-set" in c[1] or c[1] == "create-stack-instances"]
     assert stackset_calls
     assert all(option(c, "--call-as") == "SELF" for c in stackset_calls)
@@ -289,10 +342,8 @@ def test_from_the_management_account_to_the_whole_organization(tmp_path, organiz
     assert f"arn:aws:lambda:{REGION}:{organization['management']}:function:" in pack
 
 
-def test_from_the_management_account_to_some_ous_excludes_the_other_accounts(
-    tmp_path, organization
-):
-    result, calls, _ = deploy_org(tmp_path, organization["workloads"])
+def test_from_the_management_account_to_some_ous_excludes_the_other_accounts(rollout, organization):
+    result, calls, _ = rollout("some-ous", organization["workloads"])
     assert result.returncode == 0, result.stderr
     # Workloads covers its nested Prod OU; the management account has its plain stack.
     assert excluded(calls) == sorted([organization["loose-member"], organization["sandbox-1"]])
@@ -301,10 +352,10 @@ def test_from_the_management_account_to_some_ous_excludes_the_other_accounts(
     assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=True)
 
 
-def test_from_a_delegated_administrator(tmp_path, organization):
+def test_from_a_delegated_administrator(rollout, organization):
     delegated = organization["workload-1"]
-    result, calls, pack = deploy_org(
-        tmp_path,
+    result, calls, pack = rollout(
+        "delegated",
         f"{organization['workloads']},{organization['sandbox']}",
         CALLER_ACCOUNT=delegated,
     )
@@ -323,39 +374,37 @@ def test_from_a_delegated_administrator(tmp_path, organization):
     assert f"arn:aws:iam::{organization['management']}:role/" in pack
 
 
-def test_a_second_rollout_updates_the_stackset(tmp_path, organization):
-    # Both from the delegated administrator: moto refuses an unchanged plain stack's
-    # empty change set, which the CLI accepts from CloudFormation.
+def test_successive_rollouts_update_widen_and_narrow_the_stackset(rollout, organization):
+    """A first rollout, a second one, widening the OUs, narrowing them again, all from
+    the delegated administrator, then widening from the management account.
+
+    The management account's rollout comes once, last: moto refuses an unchanged
+    plain stack's empty change set, which the CLI accepts from CloudFormation.
+    """
     delegated = {"CALLER_ACCOUNT": organization["sandbox-1"]}
-    first, _, _ = deploy_org(tmp_path / "first", organization["sandbox"], **delegated)
-    assert first.returncode == 0, first.stderr
-    result, calls, _ = deploy_org(tmp_path / "second", organization["sandbox"], **delegated)
-    assert result.returncode == 0, result.stderr
-    assert calls_to(calls, "cloudformation", "create-stack-set") == []
+    sandbox = organization["sandbox"]
+    sandbox_and_prod = f"{organization['sandbox']},{organization['prod']}"
+    prod_1 = organization["prod-1"]
+
+    first, first_calls, _ = rollout("1-first", sandbox, **delegated)
+    assert first.returncode == 0, f"first rollout: {first.stderr}"
+    assert len(calls_to(first_calls, "cloudformation", "create-stack-set")) == 1, "first rollout"
+
+    # A second rollout, unchanged OUs: the StackSet is updated, not created again.
+    result, calls, _ = rollout("2-second", sandbox, **delegated)
+    assert result.returncode == 0, f"second rollout: {result.stderr}"
+    assert calls_to(calls, "cloudformation", "create-stack-set") == [], "second rollout"
     (update,) = calls_to(calls, "cloudformation", "update-stack-set")
-    assert option(update, "--template-body") == "file://build/stackset.packaged.yaml"
-    assert option(update, "--call-as") == "DELEGATED_ADMIN"
-
-
-def test_a_failed_stackset_operation_stops_before_the_pack(tmp_path, organization):
-    result, calls, _ = deploy_org(
-        tmp_path, organization["root"], STUB_STACK_INSTANCES="1", OPERATION_STATUS="FAILED"
+    assert option(update, "--template-body") == "file://build/stackset.packaged.yaml", (
+        "second rollout"
     )
-    assert result.returncode != 0
-    assert "StackSet operation op-1 ended FAILED" in result.stderr
-    assert calls[-1][:2] == ["cloudformation", "describe-stack-set-operation"]
+    assert option(update, "--call-as") == "DELEGATED_ADMIN", "second rollout"
 
-
-def test_widening_the_ous_on_a_second_rollout_deploys_the_new_ous_before_the_pack(
-    tmp_path, organization
-):
-    delegated = {"CALLER_ACCOUNT": organization["sandbox-1"]}
-    first, _, _ = deploy_org(tmp_path / "first", organization["sandbox"], **delegated)
-    assert first.returncode == 0, first.stderr
-    both = f"{organization['sandbox']},{organization['workloads']}"
-    result, calls, _ = deploy_org(tmp_path / "second", both, **delegated)
-    assert result.returncode == 0, result.stderr
-    # The update, then the instances in every target OU, each waited for, then the pack.
+    # Widening to the nested Prod OU: the update, then the instances in every target OU,
+    # each waited for, then the pack.
+    assert prod_1 not in stack_instance_accounts(), "before widening"
+    result, calls, _ = rollout("3-widen", sandbox_and_prod, **delegated)
+    assert result.returncode == 0, f"widening: {result.stderr}"
     assert stackset_operations(calls) == [
         "describe-stack-set",
         "list-stack-instances",
@@ -364,59 +413,64 @@ def test_widening_the_ous_on_a_second_rollout_deploys_the_new_ous_before_the_pac
         "create-stack-instances",
         "describe-stack-set-operation",
         "list-stack-instances",
-    ]
+    ], "widening"
     (instances,) = calls_to(calls, "cloudformation", "create-stack-instances")
-    assert option(instances, "--deployment-targets") == f"OrganizationalUnitIds={both}"
-    assert option(instances, "--regions") == REGION
-    assert option(instances, "--call-as") == "DELEGATED_ADMIN"
+    assert option(instances, "--deployment-targets") == (
+        f"OrganizationalUnitIds={sandbox_and_prod}"
+    ), "widening"
+    assert option(instances, "--regions") == REGION, "widening"
+    assert option(instances, "--call-as") == "DELEGATED_ADMIN", "widening"
     waits = calls_to(calls, "cloudformation", "describe-stack-set-operation")
-    assert len({option(wait, "--operation-id") for wait in waits}) == 2
-    assert calls[-1][:2] == ["configservice", "put-organization-conformance-pack"]
-    # The Workloads accounts, nested Prod included, have the stack and get the pack.
-    assert {organization["workload-1"], organization["prod-1"]} <= stack_instance_accounts()
-    assert excluded(calls) == sorted([organization["management"], organization["loose-member"]])
+    assert len({option(wait, "--operation-id") for wait in waits}) == 2, "widening"
+    assert calls[-1][:2] == ["configservice", "put-organization-conformance-pack"], "widening"
+    # The new OU's account has the stack and gets the pack.
+    assert prod_1 in stack_instance_accounts(), "widening"
+    outside = sorted(
+        [organization["management"], organization["loose-member"], organization["workload-1"]]
+    )
+    assert excluded(calls) == outside, "widening"
     assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
 
+    # Narrowing back to Sandbox: no instance is removed, so prod-1 keeps its stack, and the pack.
+    result, calls, _ = rollout("4-narrow", sandbox, **delegated)
+    assert result.returncode == 0, f"narrowing: {result.stderr}"
+    assert calls_to(calls, "cloudformation", "delete-stack-instances") == [], "narrowing"
+    assert prod_1 in stack_instance_accounts(), "narrowing"
+    assert excluded(calls) == outside, "narrowing"
+    assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
 
-def test_widening_from_the_management_account_covers_it_and_the_new_ous(tmp_path, organization):
-    first, _, _ = deploy_org(
-        tmp_path / "first", organization["sandbox"], CALLER_ACCOUNT=organization["sandbox-1"]
-    )
-    assert first.returncode == 0, first.stderr
+    # Widening from the management account to Workloads (Prod's parent): SELF, the
+    # management account's plain stack, workload-1's new instance, and the pack on both.
+    assert organization["workload-1"] not in stack_instance_accounts(), "before widening from it"
     both = f"{organization['sandbox']},{organization['workloads']}"
-    result, calls, _ = deploy_org(tmp_path / "second", both)
-    assert result.returncode == 0, result.stderr
+    result, calls, _ = rollout("5-widen-from-management", both)
+    step = "widening from the management account"
+    assert result.returncode == 0, f"{step}: {result.stderr}"
     (instances,) = calls_to(calls, "cloudformation", "create-stack-instances")
-    assert option(instances, "--call-as") == "SELF"
-    assert excluded(calls) == [organization["loose-member"]]
+    assert option(instances, "--call-as") == "SELF", step
+    assert len(calls_to(calls, "cloudformation", "deploy")) == 1, step
+    assert organization["workload-1"] in stack_instance_accounts(), step
+    assert excluded(calls) == [organization["loose-member"]], step
     assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=True)
 
 
-def test_narrowing_the_ous_on_a_second_rollout_keeps_the_pack_with_the_instances(
-    tmp_path, organization
-):
-    delegated = {"CALLER_ACCOUNT": organization["sandbox-1"]}
-    both = f"{organization['sandbox']},{organization['workloads']}"
-    first, first_calls, _ = deploy_org(tmp_path / "first", both, **delegated)
-    assert first.returncode == 0, first.stderr
-    assert_the_pack_only_where_the_lambdas_are(first_calls, organization, management_stack=False)
-    result, calls, _ = deploy_org(tmp_path / "second", organization["sandbox"], **delegated)
-    assert result.returncode == 0, result.stderr
-    # No instance is removed: the Workloads accounts keep their stack, and so the pack.
-    assert calls_to(calls, "cloudformation", "delete-stack-instances") == []
-    assert {organization["workload-1"], organization["prod-1"]} <= stack_instance_accounts()
-    assert excluded(calls) == sorted([organization["management"], organization["loose-member"]])
-    assert_the_pack_only_where_the_lambdas_are(calls, organization, management_stack=False)
+def test_a_failed_stackset_operation_stops_before_the_pack(rollout, organization):
+    result, calls, _ = rollout(
+        "failed", organization["root"], STUB_STACK_INSTANCES="1", OPERATION_STATUS="FAILED"
+    )
+    assert result.returncode != 0
+    assert "StackSet operation op-1 ended FAILED" in result.stderr
+    assert calls[-1][:2] == ["cloudformation", "describe-stack-set-operation"]
 
 
 def test_an_account_without_an_instance_in_a_targeted_ou_stays_out_of_the_pack(
-    tmp_path, organization
+    rollout, organization
 ):
     # The StackSet is in the root's accounts but, as the listing says, not yet in
     # sandbox-1 (an auto-deployment still running, say): the pack leaves it out.
     members = [organization[name] for name in ("loose-member", "workload-1", "prod-1")]
-    result, calls, _ = deploy_org(
-        tmp_path,
+    result, calls, _ = rollout(
+        "no-instance",
         organization["root"],
         STUB_STACK_INSTANCES="1",
         STUB_INSTANCE_ACCOUNTS=" ".join(members),
