@@ -183,7 +183,9 @@ def packaged_project(tmp_path_factory) -> Path:
     assert AWS_CLI.exists(), f"{AWS_CLI} is missing: run 'make venv' (requirements/awscli.txt)"
     project = project_copy(tmp_path_factory.mktemp("packaged"))
     packaging = subprocess.run(  # noqa: S603 - fixed argv
-        ["make", "-s", "-C", str(project), "package"],  # noqa: S607 - make as the user runs it
+        # -o: the linked environment is never reinstalled from the copy (that would point the
+        # shared editable install at this temporary folder).
+        ["make", "-s", "-C", str(project), "-o", ".venv/.installed", "package"],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
@@ -220,7 +222,7 @@ def deploy_org(
     }
     if via_make:
         # make -s deploy-org ARTIFACT_BUCKET=... as the user runs it.
-        command = ["make", "-s", "-C", str(project), "deploy-org"]
+        command = ["make", "-s", "-C", str(project), "-o", ".venv/.installed", "deploy-org"]
         command += [f"{name}={value}" for name, value in names.items()]
         script_env = {}
     else:
