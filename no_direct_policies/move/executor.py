@@ -2,20 +2,15 @@
 
 The planner (``plan``) decides from one read of the user; IAM has no
 conditional write, so between that read and each write an administrator may
-revoke a policy, or delete the user and create another under the same name.
-``MoveRun`` performs the plan in order and re-reads where it matters
-(``plan``'s docstring states what this guarantees and what it cannot):
-
-- before and right after each ``AddUserToGroup``, and before the first removal:
-  the name still belongs to the planned user ID, and every policy the run's
-  groups carry is still on the user; a revoked one is taken back (the user
-  leaves the groups this run added it to that carry it) and the run stops;
-- before every other write that names the user: the name's user ID;
-- a removal that finds its policy already gone is a revocation unless no group
-  of this run carries the policy.
+revoke a policy, change a group, delete or rename the user, or create another
+user under the same name. ``MoveRun`` performs the plan in order under the
+user's run lock (``RunLock``) and re-reads right before each write what that
+write relies on; ``plan``'s docstring is the safety argument: the list of
+checks, what each guarantees, and what no check can close.
 
 A stop raises ``RemediationStopped`` naming what this run changed, or
-``RemediationRefused`` when it had changed nothing yet.
+``RemediationRefused`` when it had changed nothing yet; an AWS error after a
+first change is reported the same way.
 """
 
 from __future__ import annotations
@@ -24,20 +19,26 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from no_direct_policies.move.iam_reads import (
+    attached_group_policy_arns,
     attached_user_policy_arns,
     error_code,
+    group_inline_policies,
     read_group,
     read_user_groups,
+    user_group_names,
     user_id_of,
     user_inline_policies,
+    user_name_of_id,
 )
 from no_direct_policies.move.plan import (
+    LOCK_STALE_SECONDS,
     Action,
     GroupSpec,
     InlinePolicy,
@@ -53,8 +54,17 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the move
 VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes consistent
+TAKE_BACK_DELAYS = (0.5, 1.0, 2.0, 4.0)  # retries of a RemoveUserFromGroup that failed
 
 _NAMES_USER = ("AddUserToGroup", "DetachUserPolicy", "DeleteUserPolicy")
+
+
+def _log(action: str, **parameters: str) -> None:
+    LOGGER.info("IAM %s", json.dumps({"Action": action, **parameters}))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def perform_action(iam_client: IAMClient, action: Action, specs: Mapping[str, GroupSpec]) -> bool:
@@ -81,21 +91,43 @@ def perform_action(iam_client: IAMClient, action: Action, specs: Mapping[str, Gr
     return bool(action["Action"] == "CreateGroup")
 
 
-def unverified(iam_client: IAMClient, plan: Plan) -> list[str]:
-    """What the read-back finds missing or wrong; empty when the removals are safe."""
-    with_inline = bool(plan.moved_inline_policies)
-    groups = {  # IAM group names are unique regardless of case
+def _named(
+    arns: set[str] | frozenset[str], inline: set[InlinePolicy] | frozenset[InlinePolicy]
+) -> str:
+    return ", ".join([*sorted(arns), *(f"inline policy {p.name}" for p in sorted(inline))])
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """What the read-back finds: problems (retried) and groups carrying more than their set."""
+
+    problems: list[str]
+    gains: list[str]
+
+
+def unverified(iam_client: IAMClient, plan: Plan) -> ReadBack:
+    """What the read-back finds missing or wrong; no problems when the removals are safe."""
+    groups = {  # IAM group names are unique regardless of case; inline read to see any gain
         group.name.lower(): group
-        for group in read_user_groups(iam_client, plan.user.user_name, with_inline=with_inline)
+        for group in read_user_groups(iam_client, plan.user.user_name, with_inline=True)
     }
     problems = [
         f"user not yet in group {name}" for name in plan.groups if name.lower() not in groups
     ]
+    gains = []
     for spec in plan.new_groups:
         group = groups.get(spec.name.lower())
-        if group is not None and group.policy_arns != frozenset(spec.policy_arns):
+        if group is None:
+            continue
+        extra = _named(
+            group.policy_arns - set(spec.policy_arns),
+            group.inline_policies - set(spec.inline_policies),
+        )
+        if extra:
+            gains.append(f"group {group.name} also carries {extra}")
+        if group.policy_arns != frozenset(spec.policy_arns):
             problems.append(f"group {spec.name} carries {sorted(group.policy_arns)}")
-        if with_inline and group is not None and group.inline_policies != set(spec.inline_policies):
+        if group.inline_policies != set(spec.inline_policies):
             problems.append(f"group {spec.name} carries other inline policies")
     reached = {arn for group in groups.values() for arn in group.policy_arns}
     documents = {p.document for group in groups.values() for p in group.inline_policies}
@@ -105,7 +137,148 @@ def unverified(iam_client: IAMClient, plan: Plan) -> list[str]:
         for policy in plan.moved_inline_policies
         if policy.document not in documents
     ]
-    return problems
+    return ReadBack(problems, gains)
+
+
+class RunLock:
+    """The user's run lock: an IAM group with no policy and no member, named from the user ID.
+
+    ``CreateGroup`` is atomic, so only one run holds it; it grants nothing, and
+    ``DeleteGroup`` only succeeds on a group without members and policies, so releasing it
+    cannot remove anything from anyone. A lock older than ``LOCK_STALE_SECONDS`` outlived
+    its run (Lambda's maximum run time) and is taken over.
+    """
+
+    def __init__(
+        self,
+        iam_client: IAMClient,
+        name: str,
+        path: str,
+        sleep: Callable[[float], None],
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.iam, self.name, self.path, self.sleep, self.now = iam_client, name, path, sleep, now
+        self.group_id: str | None = None
+
+    def acquire(self) -> None:
+        """Create the lock group; refuse while another run holds it."""
+        _log("CreateGroup", GroupName=self.name, Path=self.path)
+        try:
+            group = self.iam.create_group(GroupName=self.name, Path=self.path)["Group"]
+        except ClientError as error:
+            if error_code(error) != "EntityAlreadyExists":
+                raise
+            group = self._take_over(error)
+        self.group_id = group["GroupId"]
+
+    def _take_over(self, error: ClientError) -> Any:
+        """The lock exists: refuse if it is fresh or not empty; else replace it."""
+        try:
+            held = self.iam.get_group(GroupName=self.name)
+        except ClientError as read_error:
+            if error_code(read_error) != "NoSuchEntity":
+                raise
+            held = None  # released between the two calls: try once more
+        if held is not None:
+            created = held["Group"]["CreateDate"]
+            if (self.now() - created).total_seconds() < LOCK_STALE_SECONDS:
+                raise RemediationRefused(
+                    "another remediation of this user is in progress (lock group "
+                    f"{self.name} created at {created.isoformat()}); retry later. Nothing was "
+                    "changed. A lock older than 15 minutes (Lambda's maximum run time) is "
+                    "taken over."
+                ) from error
+            if contents := self._contents(held):
+                raise RemediationRefused(
+                    f"The run lock group {self.name} {contents}: someone changed it; a lock "
+                    "group must stay empty. Nothing was changed. Take the members out of it "
+                    "and its policies off it, then run again."
+                ) from error
+            _log("DeleteGroup", GroupName=self.name)  # a stale lock: its run is over
+            try:
+                self.iam.delete_group(GroupName=self.name)
+            except ClientError as delete_error:
+                if error_code(delete_error) != "NoSuchEntity":
+                    raise
+        _log("CreateGroup", GroupName=self.name, Path=self.path)
+        try:
+            return self.iam.create_group(GroupName=self.name, Path=self.path)["Group"]
+        except ClientError as again:
+            if error_code(again) != "EntityAlreadyExists":
+                raise
+            raise RemediationRefused(
+                f"another remediation of this user took the lock group {self.name} at the "
+                "same moment; retry later. Nothing was changed."
+            ) from again
+
+    def _contents(self, held: Any) -> str:
+        """What a lock group holds that it must not (members, policies); empty if nothing."""
+        members = sorted(user["UserName"] for user in held["Users"])
+        arns = attached_group_policy_arns(self.iam, self.name)
+        names = self.iam.list_group_policies(GroupName=self.name)["PolicyNames"]
+        parts = []
+        if members:
+            parts.append(f"has members ({', '.join(members)})")
+        if arns or names:
+            policies = [*sorted(arns), *(f"inline policy {n}" for n in sorted(names))]
+            parts.append(f"carries policies ({', '.join(policies)})")
+        return " and ".join(parts)
+
+    def is_ours(self) -> bool:
+        """Whether the lock group is still the one this run created."""
+        if self.group_id is None:
+            return False
+        try:
+            found = self.iam.get_group(GroupName=self.name)["Group"]["GroupId"]
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            return False
+        return bool(found == self.group_id)
+
+    def release(self) -> str:
+        """Delete the lock if it is ours and empty; else what is wrong, for the run's message.
+
+        An AWS error is retried (bounded): a lock left behind refuses runs for 15 minutes.
+        """
+        if self.group_id is None:
+            return ""
+        group_id, self.group_id = self.group_id, None
+        for delay in TAKE_BACK_DELAYS:
+            problem = self._release(group_id)
+            if not problem.startswith("AWS error"):
+                return problem
+            self.sleep(delay)
+        return self._release(group_id).removeprefix("AWS error ")
+
+    def _release(self, group_id: str) -> str:
+        try:
+            held = self.iam.get_group(GroupName=self.name)
+            if held["Group"]["GroupId"] != group_id:
+                return (
+                    f"This run's lock group {self.name} was taken over by another run; it "
+                    "was left to that run."
+                )
+            if contents := self._contents(held):
+                return (
+                    f"The run lock group {self.name} {contents}: someone changed it during "
+                    "the run (a lock group must stay empty), so it was not deleted and what "
+                    "it carries reaches its members. Take the members out and the policies "
+                    f"off, then delete it: aws iam delete-group --group-name {self.name}"
+                )
+            _log("DeleteGroup", GroupName=self.name)
+            self.iam.delete_group(GroupName=self.name)
+        except ClientError as error:
+            if error_code(error) == "NoSuchEntity":
+                return ""  # someone deleted it: nothing is left to release
+            return (
+                f"AWS error The run lock group {self.name} could not be deleted "
+                f"({error_code(error)}). "
+                "It has no member and no policy, so it grants nothing; until it is deleted "
+                "(or for 15 minutes) runs for this user are refused. Delete it: "
+                f"aws iam delete-group --group-name {self.name}"
+            )
+        return ""
 
 
 @dataclass(frozen=True)
@@ -116,19 +289,22 @@ class _Direct:
     inline: frozenset[InlinePolicy]
 
 
-def _named(
-    arns: set[str] | frozenset[str], inline: set[InlinePolicy] | frozenset[InlinePolicy]
-) -> str:
-    return ", ".join([*sorted(arns), *(f"inline policy {p.name}" for p in sorted(inline))])
-
-
 class MoveRun:
-    """One execution of a plan: what it changed so far, and the guards around each write."""
+    """One execution of a plan under the user's run lock, with the guards around each write."""
 
-    def __init__(self, iam_client: IAMClient, plan: Plan, specs: Mapping[str, GroupSpec]) -> None:
+    def __init__(
+        self,
+        iam_client: IAMClient,
+        plan: Plan,
+        specs: Mapping[str, GroupSpec],
+        lock: RunLock,
+        sleep: Callable[[float], None],
+    ) -> None:
         self.iam = iam_client
         self.plan = plan
         self.specs = specs
+        self.lock = lock
+        self.sleep = sleep
         self.user_name, self.user_id = plan.user.user_name, plan.user.user_id
         self.created: list[str] = []
         self.added: list[str] = []  # groups this run added the user to
@@ -136,27 +312,59 @@ class MoveRun:
         self.removed_arns: set[str] = set()
         self.removed_inline: set[str] = set()
         self.writes = 0
+        self._spec = {spec.name.lower(): spec for spec in plan.new_groups}
         # What each group of this run carries, by lower-case name (IAM ignores case).
         self._carried = {
-            spec.name.lower(): (frozenset(spec.policy_arns), frozenset(spec.inline_policies))
-            for spec in plan.new_groups
+            name: (frozenset(spec.policy_arns), frozenset(spec.inline_policies))
+            for name, spec in self._spec.items()
         }
         self._checked = False  # the user was checked and nothing was written since
 
-    def execute(self, sleep: Callable[[float], None]) -> None:
-        """Adding actions, read-back, removals: each write that names the user guarded."""
+    # --- The run ---------------------------------------------------------------
+
+    def execute(self) -> None:
+        """Perform the plan; release the lock however it ends; report any end but success."""
+        try:
+            self._execute()
+        except (RemediationRefused, RemediationStopped) as outcome:
+            if problem := self.lock.release():
+                raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
+            raise
+        except ClientError as error:
+            problem = self.lock.release()
+            if not self.writes and not problem:
+                raise  # nothing was changed: the AWS error as it is
+            message = error.response.get("Error", {}).get("Message", "")
+            text = (
+                f"AWS error {error_code(error)} on {error.operation_name} ({message}) after "
+                "this run had changed IAM; it stopped there, where nothing was lost or "
+                f"granted. {self.changes()}"
+            )
+            raise RemediationStopped(
+                " ".join(filter(None, [text, problem, "Run the remediation again to resume."]))
+            ) from error
+        if problem := self.lock.release():
+            raise RemediationStopped(
+                f"The policies of {self.user_name} were moved to {', '.join(self.plan.groups)}, "
+                f"but the run lock could not be released. {problem}"
+            )
+
+    def _execute(self) -> None:
+        """Adding actions, read-back, removals: each write guarded by the reads before it."""
         for action in self.plan.setup_actions:
-            if action["Action"] == "AddUserToGroup":
+            joining = action["Action"] == "AddUserToGroup"
+            if joining:
                 self.check_user()
+                self._check_target(action["GroupName"])
+            added_before = len(self.added)
             self._write(action)
+            if joining and len(self.added) > added_before:
+                self._check_joined(action["GroupName"])
         if self.added:
             self.check_user()  # right after the last AddUserToGroup
-        self._verify(sleep)
+        self._verify()
         for index, action in enumerate(self.plan.removal_actions):
-            if index == 0:
-                self.check_user(force=True)  # a revocation during the read-back is seen here
-            else:
-                self.confirm_identity()
+            self._before_removal(action, first=index == 0)
             self._write(action)
 
     def _write(self, action: Action) -> None:
@@ -189,65 +397,192 @@ class MoveRun:
         elif name == "DeleteUserPolicy":
             self.removed_inline.add(action["PolicyName"])
 
-    def _verify(self, sleep: Callable[[float], None]) -> None:
+    # --- Joining a group ---------------------------------------------------------
+
+    def _check_target(self, group: str) -> None:
+        """Right before the user joins: the group carries exactly its set, nothing else."""
+        spec = self._spec[group.lower()]
+        state = read_group(self.iam, group)
+        if state is None:
+            self.stop(
+                f"Group {group} was deleted before {self.user_name} was added to it; "
+                f"{self.user_name} was not added. Run the remediation again."
+            )
+        try:
+            check_group(spec, state, complete=True)
+        except RemediationRefused as refusal:
+            self.stop(
+                f"{refusal.reason} This was read right before adding {self.user_name} to it, "
+                f"so {self.user_name} was not added."
+            )
+
+    def _check_joined(self, group: str) -> None:
+        """Right after the user joined: the group still carries nothing beyond its set."""
+        spec = self._spec[group.lower()]
+        extra = _named(
+            attached_group_policy_arns(self.iam, group) - set(spec.policy_arns),
+            group_inline_policies(self.iam, group) - set(spec.inline_policies),
+        )
+        if extra:
+            self._leave_for_gain([f"group {group} also carries {extra}"])
+
+    def _leave_for_gain(self, gains: list[str]) -> None:
+        """Someone attached more to a group of this run: leave every group the run added."""
+        what = "; ".join(gains)
+        self._require_lock(
+            f"{what}, which reaches {self.user_name} through it (attached by someone else "
+            "during the run)",
+            self.added,
+        )
+        left = [name for name in list(self.added) if self._leave_group(name, what)]
+        self.added = [name for name in self.added if name not in left]
+        self.stop(
+            f"{what}: someone attached it during the run, and it reached {self.user_name} "
+            f"through that group until this run removed {self.user_name} from "
+            f"{', '.join(left) or 'it'} again. The policies are still attached to "
+            f"{self.user_name} directly, so nothing was lost. Remove what does not belong "
+            "from that group (or delete it), then run the remediation again."
+        )
+
+    def _verify(self) -> None:
         """Read back until every moved policy reaches the user through a group (bounded)."""
         for delay in (*VERIFY_DELAYS, None):
             try:
-                problems = unverified(self.iam, self.plan)
+                found = unverified(self.iam, self.plan)
             except ClientError as error:
                 if error_code(error) == "NoSuchEntity":
                     self.confirm_identity()  # stops when the user is gone
                 raise
-            if not problems:
+            if found.gains:
+                self.confirm_identity()
+                self._leave_for_gain(found.gains)
+            if not found.problems:
                 return
             if delay is not None:
-                sleep(delay)
+                self.sleep(delay)
         self.confirm_identity()  # the read-back of a user replaced meanwhile fails too
         self.stop(
             f"the read-back after adding {self.user_name} to {', '.join(self.plan.groups)} "
-            f"failed: {'; '.join(problems)}. The policies are still attached to the user, so "
-            "nothing was lost; run the remediation again."
+            f"failed: {'; '.join(found.problems)}. The policies are still attached to the "
+            "user, so nothing was lost; run the remediation again."
         )
 
-    def confirm_identity(self) -> None:
-        """Stop unless the user's name still belongs to the planned user ID.
+    # --- Removing from the user --------------------------------------------------
 
-        Memberships added since the last confirmation may belong to a new user of that
-        name: they are removed first, so the new principal is granted nothing.
-        """
-        found = user_id_of(self.iam, self.user_name)
-        if found == self.user_id:
-            self._unconfirmed.clear()
-            return
-        removed = [name for name in self._unconfirmed if self._leave_group(name)]
-        # Memberships confirmed earlier are the planned user's: they went with it (deleted),
-        # or stay with its policies (renamed); either way the name no longer holds them.
-        self.added, self._unconfirmed = [], []
-        if found is None:
-            what = "was deleted or renamed during the remediation"
+    def _before_removal(self, action: Action, *, first: bool) -> None:
+        """The reads right before a removal: lock, direct policies (first), route, user ID."""
+        if first:
+            self._require_lock("")
+            direct = self._read_direct(confirm=False)
+        problem = self._route_problem(action)
+        self.confirm_identity()  # the reads above were of the planned user
+        if first:
+            self._after_direct_read(direct)
+            self._checked = True
+        if problem:
+            self.stop(problem)
+
+    def _should_carry(self, arn: str | None, policy: InlinePolicy | None) -> list[str]:
+        """The groups that should carry a policy: this run's, then the user's own."""
+        names = [
+            spec.name
+            for spec in self.plan.new_groups
+            if arn in spec.policy_arns or policy in spec.inline_policies
+        ]
+        document = policy.document if policy is not None else None
+        names += [
+            group.name
+            for group in self.plan.user.groups
+            if arn in group.policy_arns or document in {p.document for p in group.inline_policies}
+        ]
+        return list(dict.fromkeys(names))
+
+    def _route_problem(self, action: Action) -> str:
+        """Why the policy a removal takes off the user would no longer reach it; "" if it would."""
+        member = {name.lower() for name in user_group_names(self.iam, self.user_name)}
+        if action["Action"] == "DetachUserPolicy":
+            arn = action["PolicyArn"]
+            for name in self._should_carry(arn, None):
+                if name.lower() in member and arn in attached_group_policy_arns(self.iam, name):
+                    return ""
+            what = arn
         else:
-            what = (
-                f"was replaced during the remediation: the name now belongs to another user "
-                f"({found}), which this run granted nothing"
+            policy = next(
+                p for p in self.plan.moved_inline_policies if p.name == action["PolicyName"]
             )
-        taken = f" Removed {self.user_name} from {', '.join(removed)} again." if removed else ""
-        self.stop(
-            f"IAM user {self.user_name} ({self.user_id}) {what}.{taken} "
-            f"Nothing is left to remediate for {self.user_id}."
+            try:
+                now = self.iam.get_user_policy(UserName=self.user_name, PolicyName=policy.name)
+            except ClientError as error:
+                if error_code(error) != "NoSuchEntity":
+                    raise
+                return ""  # already gone: the delete finds nothing and says so
+            if InlinePolicy.from_document(policy.name, now["PolicyDocument"]) != policy:
+                return (
+                    f"inline policy {policy.name} of {self.user_name} was rewritten during the "
+                    "remediation; the new document stays on the user and nothing was removed "
+                    "for it. Run the remediation again to move it as it is now."
+                )
+            for name in self._should_carry(None, policy):
+                documents = {p.document for p in group_inline_policies(self.iam, name)}
+                if name.lower() in member and policy.document in documents:
+                    return ""
+            what = f"inline policy {policy.name}"
+        return (
+            f"{what} would no longer reach {self.user_name} through a group: someone removed "
+            f"{self.user_name} from {', '.join(self._should_carry_for(action))} or took the "
+            f"policy off that group during the run. It is still on {self.user_name} directly "
+            "and nothing was removed for it, so nothing was lost. Run the remediation again."
         )
+
+    def _should_carry_for(self, action: Action) -> list[str]:
+        if action["Action"] == "DetachUserPolicy":
+            return self._should_carry(action["PolicyArn"], None)
+        policy = next(p for p in self.plan.moved_inline_policies if p.name == action["PolicyName"])
+        return self._should_carry(None, policy)
+
+    def _removal_found_nothing(self, action: Action, error: ClientError) -> None:
+        """A detach or delete found nothing: someone removed it from the user right before."""
+        direct = self._read_direct()
+        if action["Action"] == "DetachUserPolicy":
+            still_on_user = action["PolicyArn"] in direct.arns
+        else:
+            still_on_user = action["PolicyName"] in {p.name for p in direct.inline}
+        if still_on_user:
+            raise error
+        revoked_arns, revoked_inline = self._revoked(direct)
+        if revoked_arns or revoked_inline:
+            self._take_back(revoked_arns, revoked_inline, direct)
+        # No group of this run carries it: it reaches the user as before, through its own group.
+        LOGGER.info("IAM %s: already removed from the user", json.dumps(action))
+
+    # --- The user: identity, direct policies, take-backs --------------------------
 
     def check_user(self, *, force: bool = False) -> None:
         """Confirm the user's ID, then that no policy this run moves was revoked meanwhile."""
         if self._checked and not force:
             return
-        direct = self._read_direct()
+        self._after_direct_read(self._read_direct())
+        self._checked = True
+
+    def _after_direct_read(self, direct: _Direct) -> None:
         revoked_arns, revoked_inline = self._revoked(direct)
         if revoked_arns or revoked_inline:
             self._take_back(revoked_arns, revoked_inline, direct)
-        self._checked = True
+        names = {p.name for p in direct.inline}
+        rewritten = sorted(
+            p.name
+            for p in self.plan.moved_inline_policies
+            if p.name in names and p not in direct.inline and p.name not in self.removed_inline
+        )
+        if rewritten:  # covered by a group of the user's own: nothing to take back
+            self.stop(
+                f"inline policy {', '.join(rewritten)} of {self.user_name} was rewritten during "
+                "the remediation; the new document stays on the user and nothing was removed "
+                "for it. Run the remediation again to move it as it is now."
+            )
 
-    def _read_direct(self) -> _Direct:
-        """The user's direct policies, then its ID: the reads were of the planned user.
+    def _read_direct(self, *, confirm: bool = True) -> _Direct:
+        """The user's direct policies, then (with ``confirm``) its ID: the reads were its own.
 
         A user ID is never reused, so the name maps to the planned ID after the reads only
         if it did throughout them.
@@ -263,7 +598,8 @@ class MoveRun:
             if error_code(error) == "NoSuchEntity":
                 self.confirm_identity()  # stops when the user is gone
             raise
-        self.confirm_identity()
+        if confirm:
+            self.confirm_identity()
         return direct
 
     def _revoked(self, direct: _Direct) -> tuple[set[str], set[InlinePolicy]]:
@@ -275,20 +611,44 @@ class MoveRun:
             {p for p in inline - direct.inline if p.name not in self.removed_inline},
         )
 
-    def _removal_found_nothing(self, action: Action, error: ClientError) -> None:
-        """A detach or delete found nothing: already removed, or revoked by someone else."""
-        direct = self._read_direct()
-        if action["Action"] == "DetachUserPolicy":
-            still_on_user = action["PolicyArn"] in direct.arns
-        else:
-            still_on_user = action["PolicyName"] in {p.name for p in direct.inline}
-        if still_on_user:
-            raise error
-        revoked_arns, revoked_inline = self._revoked(direct)
-        if revoked_arns or revoked_inline:
-            self._take_back(revoked_arns, revoked_inline, direct)
-        # No group of this run carries it: it reaches the user as before, through its own group.
-        LOGGER.info("IAM %s: already removed from the user", json.dumps(action))
+    def confirm_identity(self) -> None:
+        """Stop unless the user's name still belongs to the planned user ID.
+
+        Memberships added since the last confirmation may belong to a new user of that
+        name: they are removed first, so the new principal is granted nothing.
+        """
+        found = user_id_of(self.iam, self.user_name)
+        if found == self.user_id:
+            self._unconfirmed.clear()
+            return
+        old, unconfirmed = self.user_name, list(self._unconfirmed)
+        self._unconfirmed = []
+        grants = f"what that group carries, to whoever has the name {old} now"
+        self._require_lock(grants, unconfirmed)
+        removed = [name for name in unconfirmed if self._leave_group(name, grants)]
+        taken = f" Removed {old} from {', '.join(removed)} again." if removed else ""
+        other = (
+            f" The name {old} now belongs to another user ({found}), which this run granted "
+            "nothing."
+            if found is not None
+            else ""
+        )
+        current = user_name_of_id(self.iam, self.user_id)
+        if current is None:
+            # The memberships went with the deleted user.
+            self.added = []
+            self.stop(
+                f"IAM user {old} ({self.user_id}) was deleted during the remediation.{other}"
+                f"{taken} Nothing is left to remediate for {self.user_id}."
+            )
+        in_groups = {name.lower() for name in user_group_names(self.iam, str(current))}
+        self.added = [name for name in self.added if name.lower() in in_groups]
+        self.user_name = str(current)
+        self.stop(
+            f"IAM user {old} ({self.user_id}) was renamed to {current} during the "
+            f"remediation.{other}{taken} Run the remediation again for {self.user_id} (UserName "
+            f"{current}) to finish the move; what this run did stands:"
+        )
 
     def _take_back(
         self, revoked_arns: set[str], revoked_inline: set[InlinePolicy], direct: _Direct
@@ -298,7 +658,14 @@ class MoveRun:
         The user leaves a group this run added it to that carries a revoked policy, but
         only when every other policy the group carries is still on the user directly.
         """
-        taken, kept = [], []
+        revoked = _named(revoked_arns, revoked_inline)
+        cause = (
+            f"{revoked} left IAM user {self.user_name} during the remediation: someone revoked "
+            "it (or changed its inline document), and the change stands - unless this run's "
+            "lock was taken over after 15 minutes by another run of this remediation, which "
+            "then moved it."
+        )
+        leaving, kept = [], []
         for name in self.added:
             arns, inline = self._carried.get(name.lower(), (frozenset(), frozenset()))
             if not (arns & revoked_arns or inline & revoked_inline):
@@ -307,39 +674,78 @@ class MoveRun:
             lost_inline = inline - revoked_inline - direct.inline
             if lost_arns or lost_inline:
                 kept.append(f"{name} (it also carries {_named(lost_arns, lost_inline)})")
-            elif self._leave_group(name):
-                taken.append(name)
+            else:
+                leaving.append(name)
+        self._require_lock(f"{revoked} ({cause})", leaving)
+        taken = [name for name in leaving if self._leave_group(name, revoked)]
         self.added = [name for name in self.added if name not in taken]
-        revoked = _named(revoked_arns, revoked_inline)
-        text = (
-            f"{revoked} left IAM user {self.user_name} during the remediation (revoked, "
-            "or its inline document changed); the change stands."
-        )
+        text = cause
         if taken:
             text += f" Removed {self.user_name} from {', '.join(taken)}, which carries it."
         if kept:
             text += (
                 f" {self.user_name} is still in {', '.join(kept)}, policies this run had "
                 f"already detached from {self.user_name}: leaving would lose them, so "
-                f"{revoked} still reaches {self.user_name} through that group. If another run "
-                "of this remediation removed it, nothing is wrong; if it was revoked, remove "
-                f"{self.user_name} from that group and attach the policies it should keep "
-                "directly, then run the remediation again."
+                f"{revoked} still reaches {self.user_name} through that group. If it was "
+                f"revoked, remove {self.user_name} from that group and attach the policies it "
+                "should keep directly, then run the remediation again."
             )
         else:
             text += f" Run the remediation again to move what remains on {self.user_name}."
         self.stop(text)
 
-    def _leave_group(self, group: str) -> bool:
-        """Remove the user's name from a group; False if IAM finds no such membership."""
-        LOGGER.info("IAM %s", json.dumps({"Action": "RemoveUserFromGroup", "GroupName": group}))
-        try:
-            self.iam.remove_user_from_group(GroupName=group, UserName=self.user_name)
-        except ClientError as error:
-            if error_code(error) != "NoSuchEntity":
-                raise
-            return False
-        return True
+    def _require_lock(self, grants: str, memberships: list[str] | None = None) -> None:
+        """Stop unless this run still holds its lock; name the memberships it cannot remove."""
+        if memberships == []:
+            return  # nothing to remove: no need to hold the lock for it
+        if self.lock.is_ours():
+            return
+        text = (
+            f"This run's lock group {self.lock.name} is no longer its own (another run found "
+            "it older than 15 minutes and took it over, or someone deleted it), so another "
+            f"run may be changing {self.user_name} now; this run stopped without removing "
+            "anything."
+        )
+        if memberships:
+            commands = "; ".join(
+                f"aws iam remove-user-from-group --group-name {name} --user-name {self.user_name}"
+                for name in memberships
+            )
+            text += (
+                f" {self.user_name} is still in {', '.join(memberships)}, which grants it "
+                f"{grants}. Once no run is changing {self.user_name}, remove that membership: "
+                f"{commands}"
+            )
+        self.stop(text)
+
+    def _leave_group(self, group: str, grants: str) -> bool:
+        """Remove the user's name from a group (retried); False if IAM finds no such membership.
+
+        If IAM keeps failing, the run stops naming the membership, what it grants and the
+        command that removes it.
+        """
+        for delay in (*TAKE_BACK_DELAYS, None):
+            _log("RemoveUserFromGroup", GroupName=group, UserName=self.user_name)
+            try:
+                self.iam.remove_user_from_group(GroupName=group, UserName=self.user_name)
+            except ClientError as error:
+                if error_code(error) == "NoSuchEntity":
+                    return False
+                if delay is not None:
+                    self.sleep(delay)
+                    continue
+                raise RemediationStopped(
+                    f"Removing {self.user_name} from {group} failed "
+                    f"({error_code(error)}, {len(TAKE_BACK_DELAYS) + 1} attempts): "
+                    f"{self.user_name} is still in {group}, which grants it {grants}. Remove "
+                    "that membership now: aws iam remove-user-from-group --group-name "
+                    f"{group} --user-name {self.user_name} - then run the remediation again. "
+                    f"{self.changes()}"
+                ) from error
+            return True
+        return False  # not reached: the last attempt returns or raises
+
+    # --- Outcomes ----------------------------------------------------------------
 
     def changes(self) -> str:
         """What this run changed that is still in place, for a stop's message."""
@@ -359,7 +765,7 @@ class MoveRun:
             parts.append(f"Moved off {self.user_name}: {removed}.")
         return " ".join(parts) or "Nothing this run changed is left in place."
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str) -> NoReturn:
         """Raise the run's outcome: refused if nothing was changed yet, else stopped part-way."""
         if not self.writes:
             raise RemediationRefused(f"{reason} Nothing was changed.")

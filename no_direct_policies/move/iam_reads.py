@@ -35,13 +35,21 @@ def _items(iam_client: IAMClient, operation: str, key: str, **kwargs: Any) -> It
         yield from page[key]
 
 
-def find_user_name(iam_client: IAMClient, user_id: str) -> str:
-    """The name of the user with this unique ID (no IAM API looks users up by ID)."""
+def user_name_of_id(iam_client: IAMClient, user_id: str) -> str | None:
+    """The name of the user with this unique ID now; None if no user has it."""
     # 1,000 users per page (IAM's maximum): 5,000 users cost 5 calls, not 50.
     pages = {"PaginationConfig": {"PageSize": 1000}}
     for user in _items(iam_client, "list_users", "Users", **pages):
         if user["UserId"] == user_id:
             return str(user["UserName"])
+    return None
+
+
+def find_user_name(iam_client: IAMClient, user_id: str) -> str:
+    """The name of the user with this unique ID (no IAM API looks users up by ID)."""
+    name = user_name_of_id(iam_client, user_id)
+    if name is not None:
+        return name
     raise RemediationRefused(
         f"No IAM user has the ID {user_id}: it was probably deleted after Config evaluated it. "
         "Nothing was changed and nothing is left to remediate."
@@ -88,6 +96,16 @@ def _inline_policies(iam_client: IAMClient, kind: str, name: str) -> frozenset[I
     return frozenset(policies)
 
 
+def group_inline_policies(iam_client: IAMClient, group_name: str) -> frozenset[InlinePolicy]:
+    """A group's inline policies, with their documents."""
+    return _inline_policies(iam_client, "group", group_name)
+
+
+def attached_group_policy_arns(iam_client: IAMClient, group_name: str) -> frozenset[str]:
+    """The ARNs of the managed policies attached to a group."""
+    return _attached_group_policies(iam_client, group_name)
+
+
 def _attached_group_policies(iam_client: IAMClient, group_name: str) -> frozenset[str]:
     return frozenset(
         policy["PolicyArn"]
@@ -115,10 +133,22 @@ def read_group(iam_client: IAMClient, group_name: str) -> GroupState | None:
     )
 
 
+def user_group_names(iam_client: IAMClient, user_name: str) -> tuple[str, ...]:
+    """The names of the groups the user is in."""
+    return tuple(
+        group["GroupName"]
+        for group in _items(iam_client, "list_groups_for_user", "Groups", UserName=user_name)
+    )
+
+
 def read_user_groups(
-    iam_client: IAMClient, user_name: str, *, with_inline: bool
+    iam_client: IAMClient, user_name: str, *, with_inline: bool, remediation_path: str = ""
 ) -> tuple[GroupState, ...]:
-    """The groups the user is in, with what each carries (members are not read)."""
+    """The groups the user is in, with what each carries (members are not read).
+
+    Inline policies are read when asked for, and always for groups under
+    ``remediation_path``: the planner compares those with the set their name encodes.
+    """
     return tuple(
         GroupState(
             name=group["GroupName"],
@@ -126,7 +156,7 @@ def read_user_groups(
             policy_arns=_attached_group_policies(iam_client, group["GroupName"]),
             inline_policies=(
                 _inline_policies(iam_client, "group", group["GroupName"])
-                if with_inline
+                if with_inline or group["Path"] == remediation_path
                 else frozenset()
             ),
         )
@@ -155,7 +185,12 @@ def user_inline_policies(iam_client: IAMClient, user_name: str) -> frozenset[Inl
 
 
 def read_user(
-    iam_client: IAMClient, user_name: str, user_id: str, *, with_inline: bool
+    iam_client: IAMClient,
+    user_name: str,
+    user_id: str,
+    *,
+    with_inline: bool,
+    remediation_path: str = "",
 ) -> UserState:
     """The user's attached policies, inline policies (if asked for) and groups."""
     attached = attached_user_policy_arns(iam_client, user_name)
@@ -165,7 +200,9 @@ def read_user(
         user_id=user_id,
         attached_policy_arns=attached,
         inline_policies=inline,
-        groups=read_user_groups(iam_client, user_name, with_inline=with_inline),
+        groups=read_user_groups(
+            iam_client, user_name, with_inline=with_inline, remediation_path=remediation_path
+        ),
     )
 
 

@@ -1,11 +1,12 @@
 """The remediation's safety argument: a pure planner from IAM state to ordered IAM actions.
 
-``plan_move`` takes what the executor read (the user, the groups it is in, the
+``plan_move`` takes what the request read (the user, the groups it is in, the
 groups the plan would use, the account's quotas) and returns the exact IAM API
 actions to perform, or raises ``RemediationRefused`` before anything is changed.
-It makes no API call, so every rule below can be read and tested here alone;
-rules 7 and 8 say how the executor (``executor``) keeps them while others
-change IAM during a run.
+It makes no API call, so every planning rule below can be read and tested here
+alone; rules 7 to 10 say how the executor (``executor``) keeps them while
+others change IAM during a run. This docstring is the one statement of what
+the remediation guarantees; docs/remediation.md summarises it.
 
 Invariants and how each is guaranteed:
 
@@ -15,82 +16,129 @@ Invariants and how each is guaranteed:
    (create group, attach policies, put inline policies, add user to group) only
    ever add; ``removal_actions`` (detach, delete inline) run only after the
    executor has read back that every moved policy reaches the user through a
-   group. Policies that already reach the user through a group it is in are
-   only removed from the user. No policy is ever detached from a group, since
-   a group may gain a member at any moment; a user leaves a group only as in 7.
+   group, and each removal only after its own route check (rule 9). Policies
+   that already reach the user through a group it is in are only removed from
+   the user. No policy is ever detached from a group, since a group may gain a
+   member at any moment; a user leaves a group only in a take-back (rule 8).
 2. Nothing gained - afterwards exactly the same policies reach the user. A
    group is used only if its attached managed policies and inline policies
    equal the set it is meant to carry (``check_group``); a pre-existing group
    with anything else, or under another path, is refused, never reused. A group
    that holds only part of its set (an interrupted or concurrent run) is
    completed only while it has no members, so completing it grants nobody
-   anything. IAM group names are unique regardless of case: a group found under
-   the planned name in another case is that group, checked the same way, and
-   is then named as IAM knows it.
+   anything. A group the user is already in, under the remediation path, whose
+   name ends in a set digest that does not match what it carries (someone
+   attached more to it) is never counted as covering anything: the plan is
+   refused naming it (``check_user_groups``). IAM group names are unique
+   regardless of case: a group found under the planned name in another case is
+   that group, checked the same way, and is then named as IAM knows it.
 3. Consolidation - a group's name is derived from its policy set alone
    (``group_name``), so users with the same set land in the same group, and two
    runs racing for one name meet at the same group, which rule 2 verifies.
 4. Quotas before any change - sets larger than ``AttachedPoliciesPerGroupQuota``
    are split in ARN order into fixed chunks; the user's ``GroupsPerUserQuota``
-   and the account's ``GroupsQuota`` are checked against the live values from
-   ``GetAccountSummary`` and the plan is refused if either would be exceeded.
+   and the account's ``GroupsQuota`` (counting the run lock's group, rule 7)
+   are checked against the live values from ``GetAccountSummary`` and the plan
+   is refused if either would be exceeded.
 5. Idempotent - a user with nothing left to move gets an empty plan
    (``NOTHING_TO_MOVE``); groups and memberships that already exist produce no
    action, so a re-run after any interruption resumes where it stopped.
 6. Exempt policies (``ExemptPolicyArns``) are never moved.
-7. A change made to the user during a run stands. IAM has no conditional write,
-   so the executor re-reads where it matters:
-   - The user's name must belong to the planned user ID (``GetUser``) before
-     every write that names it and after each ``AddUserToGroup``; IDs are never
-     reused, so a name that maps to the planned ID after a call did so during
-     it. On a mismatch (user deleted, renamed, or replaced by a new user of the
-     same name) the run first removes the memberships it added since the last
-     confirmation - they may be the new principal's - then stops.
-   - The user's direct policies (and inline documents, when moving them) are
-     read right before and right after each ``AddUserToGroup`` and before the
-     first removal. A policy a group of this run carries that left the user
-     other than by this run's removal is revoked (a changed inline document
-     counts as revoked): the user leaves each group this run added it to that
-     carries it, provided every other policy that group carries is still on the
-     user directly (so leaving loses nothing), and the run stops.
-   - A removal that finds its policy already gone is the same revocation; if
-     no group of this run carries the policy, it still reaches the user as
-     before through its own group, and the run goes on.
-8. A deleted user's groups stay. A group created for a user deleted mid-run is
-   left in place and reported; without members it grants nobody anything, and
-   a later run for a user with the same set reuses it (rule 2).
+7. One run per user at a time - before its first write a run creates its lock:
+   a group with no policy and no member, under the remediation path, named
+   from the user ID (``lock_group_name``). ``CreateGroup`` is atomic, so a
+   second run gets ``EntityAlreadyExists`` and is refused ("another
+   remediation of this user is in progress") unless the lock is older than
+   ``LOCK_STALE_SECONDS`` (15 minutes, Lambda's maximum run time: its run
+   crashed), which is then replaced. Under the lock the run reads the user
+   again and re-plans if anything changed (a run that ended in between). The
+   lock is verified (``GetGroup``: the ``GroupId`` this run created) before the
+   first removal and before any take-back, and deleted at the end however the
+   run ends; a lock someone gave a member or a policy is not deleted and the
+   run says so. The lock grants nothing and deleting an empty group removes
+   nothing from anyone. A dry run takes no lock.
+8. Take-backs - a membership this run added is removed again (the user leaves
+   the group) when it would grant something: a policy revoked from the user
+   meanwhile, a policy someone attached to the group, or a new user that took
+   the name. Only while this run holds its lock, only groups this run added
+   the user to, and for a revocation only if every other policy the group
+   carries is still on the user directly (so leaving loses nothing). The
+   removal is retried with backoff; if IAM keeps failing, the run stops
+   naming the membership, what it grants and the ``aws iam
+   remove-user-from-group`` command that removes it.
+9. The checks right before each write (IAM has no conditional write):
+   - ``AddUserToGroup``: the user's direct policies (and inline documents when
+     moving them), then ``GetUser`` (the name still has the planned ID; IDs are
+     never reused, so reads followed by a matching ``GetUser`` were of that
+     user), and the group itself (``read_group`` + ``check_group`` with the
+     exact, complete set). Right after it: the group's policies again (more
+     than its set: take-back, stop), then the user as before it.
+   - The read-back after the last join: every moved policy reaches the user
+     through a group (retried while IAM becomes consistent); a group of this
+     run carrying more than its set makes the user leave every group this run
+     added it to, and the run stops naming the gain.
+   - The first removal: the lock, and the direct policies again (a revocation:
+     take-back and stop; an inline document rewritten: stop).
+   - Every removal: ``ListGroupsForUser`` and what the groups that should carry
+     the policy carry (``ListAttachedGroupPolicies``, or the inline documents),
+     for a ``DeleteUserPolicy`` the user's document (``GetUserPolicy``: changed
+     means stop, nothing deleted), then ``GetUser``. If no group carries it any
+     more the run stops and removes nothing for it.
+   - A removal that finds its policy already gone (``NoSuchEntity``) was
+     revoked right before it: a group of this run carrying it is taken back as
+     in 8; if none does, it reaches the user as before, through its own group.
+10. Identity - on a ``GetUser`` that does not return the planned ID, the
+   memberships added since the last confirmation are taken back (they may be a
+   new principal's), then the ID's current name is looked up (``ListUsers``):
+   a user renamed mid-run is reported under its new name with the memberships
+   it keeps, and told to re-run; a deleted user's groups stay in place, and a
+   group without members grants nobody anything (a later run for a user with
+   the same set reuses it, rule 2).
 
 Outcomes: ``RemediationRefused`` ("Refused: ...") is raised before any IAM
-change; ``RemediationStopped`` ("Stopped part-way: ...") after some change, at
-a point where rules 1 and 2 hold; its message lists what stays in place
-(groups created, memberships, policies already moved) and what to do.
+change (a run refused under its lock has created and deleted only that lock);
+``RemediationStopped`` ("Stopped part-way: ...") after some change, at a point
+where rules 1 and 2 hold, and for any AWS error after a first change (naming
+the error code and the call); its message lists what stays in place (groups
+created, memberships, policies already moved) and what to do.
 
-Residual risks, each for a reason IAM imposes:
+Residual risks, each for a reason IAM imposes (no conditional write, no way to
+tell who removed a policy):
 
-- A policy revoked in the instant between the read before ``AddUserToGroup``
-  and that call reaches the user through the group until the read right after
-  it (two calls); the run then takes it back.
-- A policy revoked after the read before the first removal, once another
+- Join window: a policy attached to a group after the check right before
+  ``AddUserToGroup`` reaches the user from that call until the take-back right
+  after it (the group's re-read, the lock check and the removal: four calls).
+- Revocation window: a policy revoked after the direct read before
+  ``AddUserToGroup`` reaches the user through the group until the read right
+  after it (two calls); the run then takes it back.
+- Removal window: a route removed (the user taken out of the group, or the
+  policy detached from it) after the ``ListGroupsForUser`` of the check before
+  a removal and before the removal itself is not seen: the user loses that
+  policy. A revocation after the read before the first removal, once another
   policy of the same group has been detached from the user, cannot be taken
-  back without losing that other policy: the user stays in the group, the
-  revoked policy still reaches it, and the stop message names both and says
-  how to finish. A policy this run already detached cannot be revoked from the
-  user directly any more: the administrator's own call fails (NoSuchEntity).
-- Two runs for the same user at once cannot tell the other's detach from a
-  revocation: the first to notice takes the user out of the group it added it
-  to, and the policies the other run had already detached stop reaching the
-  user; the stop message names them. Config starts one remediation per user
-  at a time (another start gets RemediationInProgressException); only a run
-  started beside it (the CLI, or the document started directly) can overlap.
-- A user replaced under its name between the ``GetUser`` and the write right
-  after it: a detach or delete then acts on the new principal (removing, never
-  granting); an ``AddUserToGroup`` is undone by the check right after it.
+  back without losing that other policy: the user stays in the group and the
+  stop message names both and says how to finish.
+- Identity window: a user replaced under its name between the ``GetUser`` and
+  the write right after it: a detach or delete then acts on the new principal
+  (removing, never granting); an ``AddUserToGroup`` is undone by the check
+  right after it.
+- Lock take-over race: two runs that find the same stale lock at once can each
+  delete it and create their own, one deleting the other's fresh lock; both
+  then believe they hold it until their next lock check (before the first
+  removal, before a take-back), where the overtaken run stops without removing
+  anything. Removals after the first are not preceded by a lock check, so a
+  run that outlives 15 minutes (impossible in Lambda, possible from the CLI)
+  can overlap a run that took its lock over.
+- A take-back IAM keeps refusing leaves the membership in place; the stop
+  message names it and gives the command, and a re-run cannot tell it from a
+  finished move.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +147,8 @@ DEFAULT_GROUP_PATH = "/config-remediation/"
 DEFAULT_GROUP_NAME_PREFIX = "MovedPolicies-"
 GROUP_NAME_LIMIT = 128  # IAM's maximum group name length
 _DIGEST_LENGTH = 12  # 48 bits of SHA-256: collisions between policy sets are not a concern
+_ENCODED_DIGEST = re.compile(rf"-([0-9a-f]{{{_DIGEST_LENGTH}}})", re.IGNORECASE)
+LOCK_STALE_SECONDS = 15 * 60  # Lambda's maximum run time: an older run lock outlived its run
 
 Action = dict[str, Any]
 
@@ -226,6 +276,8 @@ class Plan:
     moved_inline_policies: tuple[InlinePolicy, ...]
     setup_actions: tuple[Action, ...] = ()
     removal_actions: tuple[Action, ...] = ()
+    lock_group: str = ""  # the run lock's group name (``lock_group_name``)
+    lock_path: str = DEFAULT_GROUP_PATH
 
     @property
     def actions(self) -> list[Action]:
@@ -242,12 +294,20 @@ def policies_to_move(
     return arns, inline
 
 
-def group_name(prefix: str, policy_arns: Sequence[str], inline: Sequence[InlinePolicy]) -> str:
-    """A group name determined by the policy set alone: readable names plus a digest."""
+def set_digest(
+    policy_arns: Sequence[str] | frozenset[str],
+    inline: Sequence[InlinePolicy] | frozenset[InlinePolicy],
+) -> str:
+    """The digest that ends the name of the group carrying exactly this set."""
     identity = json.dumps(
         {"managed": sorted(policy_arns), "inline": [[p.name, p.document] for p in sorted(inline)]}
     )
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:_DIGEST_LENGTH]
+    return hashlib.sha256(identity.encode()).hexdigest()[:_DIGEST_LENGTH]
+
+
+def group_name(prefix: str, policy_arns: Sequence[str], inline: Sequence[InlinePolicy]) -> str:
+    """A group name determined by the policy set alone: readable names plus a digest."""
+    digest = set_digest(policy_arns, inline)
     readable = "+".join(arn.rsplit("/", 1)[-1] for arn in sorted(policy_arns)) or "inline"
     room = GROUP_NAME_LIMIT - len(prefix) - len(digest) - 1
     return f"{prefix}{readable[:room]}-{digest}"
@@ -277,10 +337,17 @@ def group_specs(
     return tuple(specs)
 
 
-def check_group(spec: GroupSpec, state: GroupState) -> None:
+def lock_group_name(prefix: str, user_id: str) -> str:
+    """The run lock of a user: a group that never carries a policy or has a member."""
+    return f"{prefix}lock-{user_id}"[:GROUP_NAME_LIMIT]
+
+
+def check_group(spec: GroupSpec, state: GroupState, *, complete: bool = False) -> None:
     """Accept an existing group only if it is the spec's group, complete or memberless-partial.
 
-    Raises RemediationRefused naming the difference otherwise: such a group is never used.
+    With ``complete`` (right before the user joins it) only the exact, complete set is
+    accepted. Raises RemediationRefused naming the difference otherwise: such a group is
+    never used.
     """
     wanted_arns, wanted_inline = frozenset(spec.policy_arns), frozenset(spec.inline_policies)
     problems = []
@@ -291,6 +358,8 @@ def check_group(spec: GroupSpec, state: GroupState) -> None:
     if extra_inline := sorted(p.name for p in state.inline_policies - wanted_inline):
         problems.append(f"it has other inline policies: {', '.join(extra_inline)}")
     partial = state.policy_arns != wanted_arns or state.inline_policies != wanted_inline
+    if partial and complete and not problems:
+        problems.append("it lacks part of its set (someone removed a policy from it)")
     if partial and state.member_names:
         problems.append(
             "it holds only part of the set and already has members "
@@ -302,6 +371,31 @@ def check_group(spec: GroupSpec, state: GroupState) -> None:
             "Reusing it would change other users' permissions. "
             "Rename or fix that group, or run with another GroupNamePrefix."
         )
+
+
+def check_user_groups(user: UserState, options: MoveOptions) -> None:
+    """Refuse if a group of the user under the remediation path carries other than its name says.
+
+    Such a group grants something its name does not encode (someone attached a policy to it),
+    so it is never counted as covering a policy and the run refuses before any change.
+    """
+    for group in user.groups:
+        encoded = _ENCODED_DIGEST.fullmatch(group.name[-_DIGEST_LENGTH - 1 :])
+        if group.path != options.group_path or encoded is None:
+            continue
+        if encoded.group(1).lower() != set_digest(group.policy_arns, group.inline_policies):
+            carried = _named_set(group.policy_arns, group.inline_policies)
+            raise RemediationRefused(
+                f"User {user.user_name} is in group {group.name}, a remediation group whose "
+                f"contents ({carried or 'nothing'}) are not the policy set its name encodes: "
+                "someone changed that group, and the policies it carries beyond its name's set "
+                f"(among {carried or 'none'}) reach every member. Nothing was changed. Restore "
+                "the group to its set (or take its members out of it), then run again."
+            )
+
+
+def _named_set(arns: frozenset[str], inline: frozenset[InlinePolicy]) -> str:
+    return ", ".join([*sorted(arns), *(f"inline policy {p.name}" for p in sorted(inline))])
 
 
 def _covering(user: UserState) -> tuple[frozenset[str], frozenset[InlinePolicy]]:
@@ -388,6 +482,8 @@ def plan_move(
         moved_inline_policies=inline,
         setup_actions=tuple(setup),
         removal_actions=tuple(removal),
+        lock_group=lock_group_name(options.group_name_prefix, user.user_id),
+        lock_path=options.group_path,
     )
 
 
@@ -395,6 +491,7 @@ def required_group_specs(
     user: UserState, options: MoveOptions, quotas: Quotas
 ) -> tuple[GroupSpec, ...]:
     """The groups the move needs: those for the policies no group of the user carries yet."""
+    check_user_groups(user, options)
     arns, inline = policies_to_move(user, options)
     covered_arns, covered_inline = _covering(user)
     uncovered_arns = [arn for arn in arns if arn not in covered_arns]
@@ -415,9 +512,11 @@ def _check_quotas(user: UserState, quotas: Quotas, new_memberships: int, to_crea
             "Nothing was changed. Remove the user from a group it no longer needs, "
             "or exempt it with ExemptUserNames."
         )
-    if to_create and quotas.groups_in_account + to_create > quotas.groups_quota:
+    # The run lock is one more group while the run lasts.
+    if quotas.groups_in_account + to_create + 1 > quotas.groups_quota:
         raise RemediationRefused(
             f"The account has {quotas.groups_in_account} groups and the move would create "
-            f"{to_create} more, over GroupsQuota ({quotas.groups_quota}). Nothing was "
-            "changed. Delete unused groups or ask AWS Support to raise the groups quota."
+            f"{to_create} more, plus its run lock group while it runs, over GroupsQuota "
+            f"({quotas.groups_quota}). Nothing was changed. Delete unused groups or ask AWS "
+            "Support to raise the groups quota."
         )

@@ -36,7 +36,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from no_direct_policies.compliance import parse_policy_arns
-from no_direct_policies.move.executor import MoveRun, perform_action
+from no_direct_policies.move.executor import MoveRun, RunLock, perform_action
 from no_direct_policies.move.iam_reads import (
     error_code,
     find_user_id,
@@ -49,11 +49,13 @@ from no_direct_policies.move.iam_reads import (
 from no_direct_policies.move.plan import (
     DEFAULT_GROUP_NAME_PREFIX,
     DEFAULT_GROUP_PATH,
+    GroupSpec,
     MoveOptions,
     Plan,
     RemediationError,
     RemediationRefused,
     RemediationStopped,
+    UserState,
     plan_move,
     policies_to_move,
     required_group_specs,
@@ -181,24 +183,66 @@ def move_user_policies(
         user_id = request.user_id or ""
         user_name = find_user_name(iam_client, user_id)
     options = request.options
+    user = _read_user(iam_client, user_name, user_id, options)
+    if policies_to_move(user, options) == ((), ()):
+        return _result(user_name, user_id, NOTHING_TO_MOVE, None)
+    first_plan, specs = _plan(iam_client, user, options)
+    if request.dry_run:
+        return _result(user_name, user_id, PLANNED, first_plan)
+    plan: Plan | None = first_plan
+    lock = RunLock(iam_client, first_plan.lock_group, first_plan.lock_path, sleep)
+    lock.acquire()  # refused while another run for this user holds it
     try:
-        user = read_user(iam_client, user_name, user_id, with_inline=options.move_inline_policies)
+        # Read again under the lock: a run that ended between the first read and the lock
+        # changed what there is to move.
+        again = _read_user(iam_client, user_name, user_id, options)
+        if again != user:
+            if policies_to_move(again, options) == ((), ()):
+                plan = None
+            else:
+                plan, specs = _plan(iam_client, again, options)
+    except (RemediationRefused, RemediationStopped) as outcome:
+        if problem := lock.release():
+            raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
+        raise
+    except ClientError:
+        lock.release()
+        raise
+    if plan is None:
+        if problem := lock.release():
+            raise RemediationStopped(f"Nothing was left to move. {problem}")
+        return _result(user_name, user_id, NOTHING_TO_MOVE, None)
+    MoveRun(iam_client, plan, specs, lock, sleep).execute()
+    return _result(user_name, user_id, MOVED, plan)
+
+
+def _read_user(
+    iam_client: IAMClient, user_name: str, user_id: str, options: MoveOptions
+) -> UserState:
+    try:
+        return read_user(
+            iam_client,
+            user_name,
+            user_id,
+            with_inline=options.move_inline_policies,
+            remediation_path=options.group_path,
+        )
     except ClientError as error:
         if error_code(error) != "NoSuchEntity" or user_id_of(iam_client, user_name) is not None:
             raise
         raise RemediationRefused(
-            f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed and "
-            "nothing is left to remediate."
+            f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed (if it "
+            "was renamed, run the remediation again for its ID)."
         ) from error
-    if policies_to_move(user, options) == ((), ()):
-        return _result(user_name, user_id, NOTHING_TO_MOVE, None)
+
+
+def _plan(
+    iam_client: IAMClient, user: UserState, options: MoveOptions
+) -> tuple[Plan, dict[str, GroupSpec]]:
     quotas = read_quotas(iam_client)
     specs = {spec.name: spec for spec in required_group_specs(user, options, quotas)}
-    plan = plan_move(user, options, quotas, {name: read_group(iam_client, name) for name in specs})
-    if request.dry_run:
-        return _result(user_name, user_id, PLANNED, plan)
-    MoveRun(iam_client, plan, specs).execute(sleep)
-    return _result(user_name, user_id, MOVED, plan)
+    existing = {name: read_group(iam_client, name) for name in specs}
+    return plan_move(user, options, quotas, existing), specs
 
 
 def new_iam_client() -> IAMClient:

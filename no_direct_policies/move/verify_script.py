@@ -1,5 +1,7 @@
 """Step VerifyNoDirectPolicies: no managed policy but the exempt ones is left on the user.
 
+With MoveInlinePolicies true, no inline policy may be left on the user either.
+
 This file is the step's inline Script, byte for byte (a test compares them), and
 runs as is in aws:executeScript (python3.11, handler verify_no_direct_policies).
 It reads IAM with the automation role, as AWS's AWSConfigRemediation-* runbooks
@@ -13,11 +15,14 @@ import boto3
 from botocore.config import Config
 
 # The automation role's grant for this step; the build reads it from the document.
-REQUIRED_PERMISSIONS = ["iam:GetUser", "iam:ListAttachedUserPolicies"]
+REQUIRED_PERMISSIONS = ["iam:GetUser", "iam:ListAttachedUserPolicies", "iam:ListUserPolicies"]
 
 
 def verify_no_direct_policies(events: dict[str, Any], context: object) -> dict[str, Any]:
-    """Raise unless the user (same name and ID) keeps only exempt managed policies."""
+    """Raise unless the user (same name and ID) keeps only exempt managed policies.
+
+    With MoveInlinePolicies true, also raise if an inline policy is left on the user.
+    """
     if events["DryRun"]:
         return {"Verification": "SKIPPED_DRY_RUN"}
     name, user_id = events["UserName"], events["UserId"]
@@ -39,4 +44,9 @@ def verify_no_direct_policies(events: dict[str, Any], context: object) -> dict[s
         raise RuntimeError(
             f"Managed policies are still attached directly to user {name}: " + ", ".join(remaining)
         )
+    if str(events.get("MoveInlinePolicies", False)).lower() == "true":
+        inline_pages = iam.get_paginator("list_user_policies").paginate(UserName=name)
+        inline = sorted(policy for page in inline_pages for policy in page["PolicyNames"])
+        if inline:
+            raise RuntimeError(f"Inline policies are still on user {name}: " + ", ".join(inline))
     return {"Verification": "NO_DIRECT_POLICIES"}

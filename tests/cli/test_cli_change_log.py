@@ -24,12 +24,15 @@ def test_each_change_is_one_line_with_its_user_and_outcome(cli, iam, make_user, 
 
     assert run.code == 0
     group = json.loads(run.stdout)["Results"][0]["Groups"][0]
+    lock = f"MovedPolicies-lock-{john['UserId']}"  # the run lock: created first, deleted last
     lines = read_log(log)
     assert [(line["action"], line["parameters"], line["outcome"]) for line in lines] == [
+        ("CreateGroup", {"GroupName": lock, "Path": "/config-remediation/"}, "ok"),
         ("CreateGroup", {"GroupName": group, "Path": "/config-remediation/"}, "ok"),
         ("AttachGroupPolicy", {"GroupName": group, "PolicyArn": S3_FULL}, "ok"),
         ("AddUserToGroup", {"GroupName": group, "UserName": "john"}, "ok"),
         ("DetachUserPolicy", {"UserName": "john", "PolicyArn": S3_FULL}, "ok"),
+        ("DeleteGroup", {"GroupName": lock}, "ok"),
     ]
     for line in lines:
         assert (line["account"], line["user_name"], line["user_id"]) == (
@@ -72,11 +75,15 @@ def test_refused_call_is_logged_with_the_error_code(cli, make_user, tmp_path, mo
 
     run = cli("remediate", "--apply", "--log", str(log))
 
-    assert run.code == 3
+    # An AWS error after a first change is a stop part-way that names it.
+    assert run.code == 5
+    assert "STOPPED: AWS error AccessDenied on AddUserToGroup" in run.stdout
     assert [(line["action"], line["outcome"]) for line in read_log(log)] == [
+        ("CreateGroup", "ok"),  # the run lock
         ("CreateGroup", "ok"),
         ("AttachGroupPolicy", "ok"),
         ("AddUserToGroup", "AccessDenied"),
+        ("DeleteGroup", "ok"),  # the run lock, released
     ]
 
 

@@ -17,6 +17,7 @@ GROUP_WRITES = {
     "iam:PutGroupPolicy",
     "iam:AddUserToGroup",
     "iam:RemoveUserFromGroup",
+    "iam:DeleteGroup",  # only the run's own lock group
 }
 
 

@@ -372,10 +372,15 @@ def helper_calls(helper_run) -> set[str]:
 def test_helper_paths_include_taking_back_a_membership_after_a_revocation(helper_calls):
     # Without this path, RemoveUserFromGroup would be granted but never exercised.
     assert "iam:RemoveUserFromGroup" in helper_calls
-    # A group may have members at any moment: the helper never strips or deletes one.
-    assert helper_calls.isdisjoint(
-        {"iam:DeleteGroup", "iam:DetachGroupPolicy", "iam:DeleteGroupPolicy"}
-    )
+    # A group may have members at any moment: the helper never strips one.
+    assert helper_calls.isdisjoint({"iam:DetachGroupPolicy", "iam:DeleteGroupPolicy"})
+
+
+def test_the_only_group_the_helper_deletes_is_its_run_lock(helper_run):
+    deleted = [params["GroupName"] for op, params in helper_run["calls"] if op == "DeleteGroup"]
+    created = [params["GroupName"] for op, params in helper_run["calls"] if op == "CreateGroup"]
+    assert deleted
+    assert all("-lock-AIDA" in name and name in created for name in deleted)
 
 
 def test_build_refuses_a_document_without_a_verify_step(spec, document):

@@ -348,3 +348,23 @@ def guard(iam, observer) -> Iterator[InvariantGuard]:
     iam.meta.events.register("after-call.iam.*", checker)
     yield checker
     iam.meta.events.unregister("after-call.iam.*", checker)
+
+
+def is_write(call: str) -> bool:
+    """Whether an IAM operation changes IAM (everything but Get*/List*)."""
+    return not call.startswith(("Get", "List"))
+
+
+def sweep_points(calls: list[str]) -> list[int]:
+    """The call indexes a sweep injects before: around every write, and the first and last.
+
+    Before each write, right before the read that guards it (the last read before it),
+    and right after it: the points where an injected change meets a different guard, or
+    none. Reads in between meet the same guards as their neighbours; sweeping these points
+    instead of every index keeps each decisive one and the suite fast.
+    """
+    points = {0, len(calls) - 1}
+    for index, call in enumerate(calls):
+        if is_write(call):
+            points |= {max(index - 1, 0), index, min(index + 1, len(calls) - 1)}
+    return sorted(points)

@@ -161,13 +161,17 @@ def test_groups_per_user_quota(in_groups, refused):
         assert _plan(user).setup_actions[-1]["Action"] == "AddUserToGroup"
 
 
-def test_groups_quota_counts_only_groups_that_must_be_created():
-    full = Quotas(10, 10, groups_quota=5, groups_in_account=5)
+def test_groups_quota_counts_only_groups_that_must_be_created_and_the_run_lock():
+    # 5 groups and a quota of 6: room for the run lock's group, not for one more.
+    full = Quotas(10, 10, groups_quota=6, groups_in_account=5)
     user = UserState("u", "AIDA1", tuple(ARNS[:11]))
     specs = required_group_specs(user, OPTIONS, full)
     first = GroupState(specs[0].name, specs[0].path, frozenset(specs[0].policy_arns))
 
-    with pytest.raises(RemediationRefused, match="would create 1 more, over GroupsQuota \\(5\\)"):
+    with pytest.raises(
+        RemediationRefused,
+        match=r"would create 1 more, plus its run lock group while it runs, over GroupsQuota \(6\)",
+    ):
         _plan(user, full, existing={specs[0].name: first})
     both = {s.name: GroupState(s.name, s.path, frozenset(s.policy_arns)) for s in specs}
     assert [a["Action"] for a in _plan(user, full, existing=both).setup_actions] == [

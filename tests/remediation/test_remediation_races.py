@@ -105,7 +105,7 @@ def test_conflicting_group_met_after_a_first_group_was_built_is_a_stop_not_a_ref
         observer.create_group(GroupName=second, Path="/config-remediation/")
         observer.attach_group_policy(GroupName=second, PolicyArn=READ_ONLY)
 
-    creates = iter([None, competitor])
+    creates = iter([None, None, competitor])  # the run lock, the first group, the second
     iam.meta.events.register(
         "before-call.iam.CreateGroup", lambda **_: (next(creates) or (lambda: None))()
     )
@@ -134,7 +134,7 @@ def test_user_deleted_mid_way_leaves_its_group_in_place_without_members(iam, mak
         remediate(iam, UserName="John")
 
     assert str(stopped.value) == (
-        f"Stopped part-way: IAM user John ({john['UserId']}) was deleted or renamed during the "
+        f"Stopped part-way: IAM user John ({john['UserId']}) was deleted during the "
         f"remediation. Nothing is left to remediate for {john['UserId']}. Groups created and "
         f"left in place: {GROUP}. A group without members grants nobody anything; a later run "
         "for a user with the same policies reuses it; delete it if no one needs it."
@@ -174,7 +174,7 @@ def test_user_deleted_mid_way_leaves_a_group_shared_with_others_unchanged(iam, m
     once_before(iam, "AddUserToGroup", lambda: delete_user(observer, "John"))
 
     with pytest.raises(
-        RemediationRefused, match=r"^Refused: IAM user John .* was deleted or renamed"
+        RemediationRefused, match=r"^Refused: IAM user John .* was deleted during the remediation"
     ):
         remediate(iam, UserName="John")
 
@@ -188,7 +188,8 @@ def _stale_group_reads(iam: Any, stale_reads: int) -> None:
 
     def hide(parsed: dict, **_kwargs: Any) -> None:
         seen["calls"] += 1
-        if 1 < seen["calls"] <= 1 + stale_reads:  # call 1 is the initial read of the user
+        # Calls 1 and 2 are the reads of the user before and under the run lock.
+        if 2 < seen["calls"] <= 2 + stale_reads:
             parsed["Groups"] = []
 
     iam.meta.events.register("after-call.iam.ListGroupsForUser", hide)

@@ -221,12 +221,13 @@ def test_account_at_its_groups_quota_refuses_a_new_group_but_reuses_an_existing_
     make_user("jill", [S3_FULL])
     make_user("kate", [READ_ONLY])
     remediate(iam, UserName="ivan")
-    quotas["GroupsQuota"] = 1
+    quotas["GroupsQuota"] = 2  # ivan's group and, while a run lasts, its run lock
     before = iam_snapshot(iam)
 
     with pytest.raises(
         RemediationError,
-        match=r"has 1 groups and the move would create 1 more, over GroupsQuota \(1\)",
+        match=r"has 1 groups and the move would create 1 more, plus its run lock group while "
+        r"it runs, over GroupsQuota \(2\)",
     ):
         remediate(iam, UserName="kate")
     assert iam_snapshot(iam) == before
@@ -338,6 +339,9 @@ def test_every_iam_change_is_logged_in_order(iam, make_user, caplog):
 
     result = remediate(iam, UserName="sara")
 
-    assert [json.loads(r.getMessage().removeprefix("IAM ")) for r in caplog.records] == (
-        result["Actions"]
-    )
+    lock = f"MovedPolicies-lock-{result['UserId']}"
+    assert [json.loads(r.getMessage().removeprefix("IAM ")) for r in caplog.records] == [
+        {"Action": "CreateGroup", "GroupName": lock, "Path": "/config-remediation/"},
+        *result["Actions"],
+        {"Action": "DeleteGroup", "GroupName": lock},
+    ]

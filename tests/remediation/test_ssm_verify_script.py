@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
-from remediation_helpers import CHANGE_PASSWORD, S3_FULL
+from remediation_helpers import CHANGE_PASSWORD, LIST_BUCKETS, S3_FULL
 from ssm_document import ROOT, invoke_helper, load_document
 
 from no_direct_policies.move import verify_script as script
@@ -138,7 +138,8 @@ def test_client_retries_throttling_in_standard_mode(iam, make_user, monkeypatch)
 def test_calls_are_exactly_the_required_permissions(iam, make_user):
     """In the runner a call outside REQUIRED_PERMISSIONS is AccessDenied, so this run proves
     the grant suffices; dropping one permission proves each is used."""
-    user = make_user("John", [S3_FULL])
+    user = make_user("John", [S3_FULL], inline={"list-buckets": LIST_BUCKETS})
+    parameters = {**PARAMETERS, "IAMResourceId": user["UserId"], "MoveInlinePolicies": True}
     document = load_document()
     for permission in script.REQUIRED_PERMISSIONS:
         reduced = copy.deepcopy(document)
@@ -148,15 +149,9 @@ def test_calls_are_exactly_the_required_permissions(iam, make_user):
             json.dumps(script.REQUIRED_PERMISSIONS), json.dumps(granted)
         )
         with pytest.raises(StepFailed, match=f"AccessDenied.*not granted {permission}"):
-            run_document(
-                reduced,
-                {**PARAMETERS, "IAMResourceId": user["UserId"]},
-                invoke_lambda=invoke_helper,
-            )
+            run_document(reduced, parameters, invoke_lambda=invoke_helper)
 
-    outputs = run_document(
-        document, {**PARAMETERS, "IAMResourceId": user["UserId"]}, invoke_lambda=invoke_helper
-    )
+    outputs = run_document(document, parameters, invoke_lambda=invoke_helper)
     assert outputs["VerifyNoDirectPolicies.Verification"] == "NO_DIRECT_POLICIES"
 
 
@@ -178,3 +173,14 @@ def test_old_steps_fail_on_the_normal_end_state_as_the_simulator_does(iam, make_
         )
     assert failed.value.step == "ListRemainingPolicies"
     assert iam.list_attached_user_policies(UserName="John")["AttachedPolicies"] == []
+
+
+def test_inline_policy_left_on_the_user_fails_when_inline_policies_are_moved(iam, make_user):
+    user = make_user("quinn", [], inline={"list-buckets": LIST_BUCKETS})
+
+    with pytest.raises(RuntimeError, match="Inline policies are still on user quinn: list-buckets"):
+        script.verify_no_direct_policies(_events(user, MoveInlinePolicies=True), None)
+    # Not moving them, inline policies are not the step's business.
+    assert script.verify_no_direct_policies(_events(user, MoveInlinePolicies=False), None) == {
+        "Verification": "NO_DIRECT_POLICIES"
+    }
