@@ -1,14 +1,19 @@
 """Read what the remediation planner needs from IAM: the user, its groups, candidate groups, quotas.
 
 Only read calls live here; every list is read through its paginator, so
-users with many policies or groups are read completely.
+users with many policies or groups are read completely. The one read that is
+not IAM's is Config's ``ListDiscoveredResources``, which finds a user's name
+from its ID in one call (no IAM API looks users up by ID).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from no_direct_policies.move.plan import (
@@ -20,7 +25,24 @@ from no_direct_policies.move.plan import (
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_iam import IAMClient
+
+LOGGER = logging.getLogger(__name__)
+# The same retries as the helper's IAM client (request.RETRY_CONFIG): throttling is
+# retried with backoff here, never taken as "Config cannot answer".
+CONFIG_RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
+CONFIG_USER_TYPE: Final = "AWS::IAM::User"
+# Config cannot be asked here: the role (or an SCP) denies it, or no recorder runs in
+# this region. The helper then finds the user with ListUsers; any other error surfaces.
+CONFIG_UNAVAILABLE_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "NoAvailableConfigurationRecorderException",
+        "NoSuchConfigurationRecorderException",
+    }
+)
 
 
 def error_code(error: ClientError) -> str:
@@ -35,8 +57,57 @@ def _items(iam_client: IAMClient, operation: str, key: str, **kwargs: Any) -> It
         yield from page[key]
 
 
-def user_name_of_id(iam_client: IAMClient, user_id: str) -> str | None:
-    """The name of the user with this unique ID now; None if no user has it."""
+def new_config_client() -> ConfigServiceClient:
+    """A Config client in the Lambda's region that retries throttling with backoff."""
+    return boto3.client("config", config=CONFIG_RETRY_CONFIG)
+
+
+def config_user_name(config_client: ConfigServiceClient, user_id: str) -> str | None:
+    """The name Config recorded for the user with this ID; None if Config cannot say.
+
+    One call. None when Config has not recorded the user (global resources are
+    recorded in one region only, or the user is newer than the last recording)
+    or when Config cannot be asked here (``CONFIG_UNAVAILABLE_CODES``).
+    """
+    try:
+        response = config_client.list_discovered_resources(
+            resourceType=CONFIG_USER_TYPE, resourceIds=[user_id]
+        )
+    except ClientError as error:
+        if error_code(error) not in CONFIG_UNAVAILABLE_CODES:
+            raise
+        LOGGER.warning(
+            "Config cannot find user %s (%s); finding it with ListUsers", user_id, error_code(error)
+        )
+        return None
+    for resource in response.get("resourceIdentifiers", []):
+        if resource.get("resourceId") == user_id and resource.get("resourceName"):
+            return resource["resourceName"]
+    return None
+
+
+def user_name_of_id(
+    iam_client: IAMClient, user_id: str, config_client: ConfigServiceClient | None = None
+) -> str | None:
+    """The name of the user with this unique ID now; None if no user has it.
+
+    Config's record gives the name in one call and ``GetUser`` confirms that the
+    name still has this ID (the user may have been renamed, or deleted and its
+    name given to a new user, since Config recorded it). Only when Config does
+    not know the user, or its name is stale, are the users listed (``ListUsers``).
+    """
+    name = config_user_name(config_client or new_config_client(), user_id)
+    if name is not None:
+        if user_id_of(iam_client, name) == user_id:
+            return name
+        LOGGER.info(
+            "Config's name %s is no longer user %s's; finding it with ListUsers", name, user_id
+        )
+    return scan_user_name(iam_client, user_id)
+
+
+def scan_user_name(iam_client: IAMClient, user_id: str) -> str | None:
+    """The name of the user with this unique ID, from every page of ``ListUsers``."""
     # 1,000 users per page (IAM's maximum): 5,000 users cost 5 calls, not 50.
     pages = {"PaginationConfig": {"PageSize": 1000}}
     for user in _items(iam_client, "list_users", "Users", **pages):
@@ -45,9 +116,11 @@ def user_name_of_id(iam_client: IAMClient, user_id: str) -> str | None:
     return None
 
 
-def find_user_name(iam_client: IAMClient, user_id: str) -> str:
+def find_user_name(
+    iam_client: IAMClient, user_id: str, config_client: ConfigServiceClient | None = None
+) -> str:
     """The name of the user with this unique ID (no IAM API looks users up by ID)."""
-    name = user_name_of_id(iam_client, user_id)
+    name = user_name_of_id(iam_client, user_id, config_client)
     if name is not None:
         return name
     raise RemediationRefused(

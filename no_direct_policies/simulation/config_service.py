@@ -1,4 +1,4 @@
-"""A stand-in for the two AWS Config APIs the rule calls that moto does not serve.
+"""A stand-in for the AWS Config APIs the rule and the helper call that moto does not serve.
 
 The rule's real handler (through rdklib) calls ``PutEvaluations`` after every
 evaluation and, on a scheduled run, ``GetComplianceDetailsByConfigRule`` to
@@ -7,6 +7,11 @@ lacks the second, so the demo answers both here, validating requests the way
 Config does (1-100 evaluations, accepted compliance types, annotations of at
 most 256 characters) and keeping the latest evaluation of each resource: the
 rule's compliance view on the Config dashboard.
+
+The helper finds a user's name from its ID with ``ListDiscoveredResources``;
+moto records no ``AWS::IAM::User``, so that resource type is answered here
+from the simulated account's IAM users (as a recorder that is up to date
+would), and every other resource type is left to moto.
 
 It hooks into a boto3 session's event system (``before-call``), so the
 handler's own boto3 clients reach it without any change to the rule's code.
@@ -22,10 +27,16 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
+from moto.iam.models import iam_backends
+
+from no_direct_policies.simulation.account import ACCOUNT_ID
 
 ACCEPTED_COMPLIANCE_TYPES = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE")
 MAX_EVALUATIONS_PER_CALL = 100
 ANNOTATION_LIMIT = 256
+IAM_USER = "AWS::IAM::User"
+MAX_RESOURCE_IDS = 20
+DISCOVERED_PAGE_SIZE = 100
 _PARAMS_KEY = "config_service_api_params"
 _EVENT = "config-service"
 
@@ -63,6 +74,10 @@ class ConfigService:
             (
                 f"before-call.{_EVENT}.GetComplianceDetailsByConfigRule",
                 self._get_compliance_details,
+            ),
+            (
+                f"before-call.{_EVENT}.ListDiscoveredResources",
+                self._list_discovered_resources,
             ),
         ]
         for name, handler in handlers:
@@ -117,6 +132,34 @@ class ConfigService:
         response: dict[str, Any] = {"EvaluationResults": [self._result(item) for item in page]}
         if start + limit < len(matching):
             response["NextToken"] = str(start + limit)
+        return _ok(response)
+
+    def _list_discovered_resources(
+        self, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict] | None:
+        params = context[_PARAMS_KEY]
+        if params["resourceType"] != IAM_USER:
+            return None  # moto answers the resource types it records
+        self.calls.append("ListDiscoveredResources")
+        ids, name = params.get("resourceIds"), params.get("resourceName")
+        if ids and name:
+            return _error(
+                "Both Resource ID and Resource Name cannot be specified in the request",
+                "ValidationException",
+            )
+        if ids and len(ids) > MAX_RESOURCE_IDS:
+            return _error(f"At most {MAX_RESOURCE_IDS} resource IDs", "ValidationException")
+        users = sorted(iam_backends[ACCOUNT_ID]["aws"].users.values(), key=lambda u: u.name)
+        matching = [
+            {"resourceType": IAM_USER, "resourceId": user.id, "resourceName": user.name}
+            for user in users
+            if (not ids or user.id in ids) and (not name or user.name == name)
+        ]
+        start = int(params.get("nextToken") or 0)
+        limit = params.get("limit") or DISCOVERED_PAGE_SIZE
+        response: dict[str, Any] = {"resourceIdentifiers": matching[start : start + limit]}
+        if start + limit < len(matching):
+            response["nextToken"] = str(start + limit)
         return _ok(response)
 
     def _result(self, item: RecordedEvaluation) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The helper's actions are measured, not listed from memory: the helper runs
 against moto through every path it has (move, reuse, inline policies, dry run,
 nothing to move, a user deleted mid-way) and the IAM operations it calls must
-be exactly the ones its role allows.
+be exactly the ones its role allows (with the Config call that finds a user
+by its ID).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from iam_policy_checks import (
 
 from deploy import build
 from deploy.build import automation_verify_permissions, group_path
+from no_direct_policies.move import iam_reads
 from no_direct_policies.move.request import RemediationError, move_user_policies, parse_payload
 from no_direct_policies.move.undo import parse_undo_payload, restore_user_policies
 
@@ -138,9 +140,21 @@ def test_rule_role_sends_only_to_its_own_dead_letter_queue(roles_template):
 # --- The helper's role: measured against the helper itself --------------
 
 
-def test_helper_role_allows_exactly_the_iam_calls_the_helper_makes(roles_template, helper_calls):
-    allowed = {a for a in role_actions(roles_template, "HelperRole") if a.startswith("iam:")}
+def test_helper_role_allows_exactly_the_iam_and_config_calls_the_helper_makes(
+    roles_template, helper_calls
+):
+    allowed = {
+        a for a in role_actions(roles_template, "HelperRole") if a.startswith(("iam:", "config:"))
+    }
     assert allowed == helper_calls
+    assert "config:ListDiscoveredResources" in helper_calls
+
+
+def test_helper_role_reads_config_on_every_resource_as_config_requires(roles_template):
+    # ListDiscoveredResources has no resource-level permissions.
+    assert statement_resources(roles_template, "HelperRole", "config:ListDiscoveredResources") == [
+        "*"
+    ]
 
 
 def test_every_group_the_helper_writes_lies_under_the_allowed_path(helper_run, spec, document):
@@ -290,9 +304,16 @@ def _delete_user(iam, name: str) -> None:
 
 
 @pytest.fixture
-def helper_run(iam) -> dict[str, Any]:
-    """Every path of the helper, run against moto, with the IAM calls it made."""
+def helper_run(iam, monkeypatch) -> dict[str, Any]:
+    """Every path of the helper, run against moto, with the IAM and Config calls it made."""
     calls: list[tuple[str, dict[str, Any]]] = []
+    config_calls: list[str] = []
+    config = boto3.client("config", region_name="us-east-1")
+    config.meta.events.register(
+        "before-call.config.*", lambda model, **_: config_calls.append(model.name)
+    )
+    # moto's Config has recorded no user: each lookup by ID asks Config, then lists users.
+    monkeypatch.setattr(iam_reads, "new_config_client", lambda: config)
     alice = _user(iam, "alice", [S3_FULL, READ_ONLY], inline=True)
     bob = _user(iam, "bob", [S3_FULL, READ_ONLY])
     carol = _user(iam, "carol", [S3_FULL, READ_ONLY])
@@ -354,7 +375,11 @@ def helper_run(iam) -> dict[str, Any]:
         "NOTHING_TO_RESTORE",
         "RESTORED",
     ]
-    return {"calls": calls, "group_paths": dict(_created_group_paths(calls))}
+    return {
+        "calls": calls,
+        "config_calls": config_calls,
+        "group_paths": dict(_created_group_paths(calls)),
+    }
 
 
 def _created_group_paths(calls: list[tuple[str, dict[str, Any]]]):
@@ -365,8 +390,10 @@ def _created_group_paths(calls: list[tuple[str, dict[str, Any]]]):
 
 @pytest.fixture
 def helper_calls(helper_run) -> set[str]:
-    """The IAM actions of every call the helper made on all its paths."""
-    return {f"iam:{operation}" for operation, _ in helper_run["calls"]}
+    """The IAM and Config actions of every call the helper made on all its paths."""
+    return {f"iam:{operation}" for operation, _ in helper_run["calls"]} | {
+        f"config:{operation}" for operation in helper_run["config_calls"]
+    }
 
 
 def test_helper_paths_include_taking_back_a_membership_after_a_revocation(helper_calls):
