@@ -289,7 +289,8 @@ def test_make_audit_on_a_fresh_clone_writes_only_the_report_to_stdout(moto_serve
 
     # Exit 1 (a NON_COMPLIANT user made by another test on this server) is make's exit 2.
     assert done.returncode == 0 or "audit] Error 1" in done.stderr, done.stderr[-2000:]
-    report = json.loads(done.stdout)
+    report = json.loads(done.stdout or "null")
+    assert isinstance(report, dict), (done.stdout[-2000:], done.stderr[-2000:])
     assert set(report) == {"Summary", "Users"}
     version = subprocess.run(  # noqa: S603 - the console command the clone installed
         [str(clone / ".venv" / "bin" / "no-direct-policies"), "--version"],
