@@ -10,18 +10,34 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from cli_support import EC2_READ, S3_FULL
-from test_cli_moto_server import _cli, moto_server  # noqa: F401 - the server fixture
+from test_cli_moto_server import _cli
+from test_cli_moto_server import moto_server as _moto_server
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 BEGIN, END = "<!-- org-sample:begin -->", "<!-- org-sample:end -->"
 SAMPLE_COMMAND = "audit --org --jobs 1 --exempt-user-names breakglass"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """The moto server of test_cli_moto_server, without MOTO_ACCOUNT_ID (which the in-process
+    simulated account sets, and which would pin every request to one account)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MOTO_ACCOUNT_ID", raising=False)
+        yield from _moto_server.__wrapped__()
+
+
+@pytest.fixture(autouse=True)
+def _no_pinned_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
 
 
 def _client(server: str, service: str, credentials: dict[str, str] | None = None) -> Any:
@@ -44,7 +60,7 @@ def _iam_of(server: str, account_id: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def organization(moto_server: str) -> dict[str, str]:  # noqa: F811 - the imported fixture
+def organization(moto_server: str) -> dict[str, str]:
     """Three accounts: the management account and two members, with users in each."""
     orgs = _client(moto_server, "organizations")
     orgs.create_organization(FeatureSet="ALL")
@@ -70,7 +86,7 @@ def _audit(server: str, *argv: str) -> Any:
     return _cli(*argv, AWS_ENDPOINT_URL=server)
 
 
-def test_org_audit_reads_every_account_through_the_role(moto_server, organization):  # noqa: F811
+def test_org_audit_reads_every_account_through_the_role(moto_server, organization):
     run = _audit(moto_server, "audit", "--org", "--format", "json")
 
     assert run.returncode == 1, run.stderr
@@ -92,7 +108,7 @@ def test_org_audit_reads_every_account_through_the_role(moto_server, organizatio
     assert run.stderr == ""
 
 
-def test_accounts_and_exclude_accounts_narrow_the_organization(moto_server, organization):  # noqa: F811
+def test_accounts_and_exclude_accounts_narrow_the_organization(moto_server, organization):
     only = _audit(
         moto_server,
         "audit",
@@ -109,10 +125,7 @@ def test_accounts_and_exclude_accounts_narrow_the_organization(moto_server, orga
     assert {row.split(",")[-1] for row in only.stdout.splitlines()[1:]} == {organization["dev"]}
 
 
-def test_an_account_that_cannot_be_audited_is_named_and_the_others_go_on(
-    moto_server,  # noqa: F811
-    organization,
-):
+def test_an_account_that_cannot_be_audited_is_named_and_the_others_go_on(moto_server, organization):
     stranger = "999999999999"
     run = _audit(
         moto_server,
@@ -136,7 +149,7 @@ def test_an_account_that_cannot_be_audited_is_named_and_the_others_go_on(
     }
 
 
-def test_remediate_plans_every_account_and_changes_nothing(moto_server, organization):  # noqa: F811
+def test_remediate_plans_every_account_and_changes_nothing(moto_server, organization):
     run = _audit(moto_server, "remediate", "--org", "--exempt-user-names", "breakglass")
 
     assert run.returncode == 0, run.stderr
@@ -162,7 +175,7 @@ def _doc_sample() -> str:
     return text[text.index(BEGIN) + len(BEGIN) : text.index(END)]
 
 
-def test_the_docs_sample_is_what_the_tool_prints(moto_server, organization):  # noqa: F811
+def test_the_docs_sample_is_what_the_tool_prints(moto_server, organization):
     run = _audit(moto_server, *SAMPLE_COMMAND.split())
 
     assert run.returncode == 1, run.stderr
