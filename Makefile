@@ -73,6 +73,10 @@ benchmark: $(VENV)/.installed ## Run every tests/benchmark_*.py and print the me
 		$(BIN)/python -m tests.$$(basename $$script .py); \
 	done
 
+.PHONY: bench-memory
+bench-memory: $(VENV)/.installed ## The audit's peak RSS at 1,000 / 5,000 / 20,000 users, per format
+	$(BIN)/python -m tests.bench.memory $(BENCH_ARGS)
+
 .PHONY: bench
 bench: $(VENV)/.installed ## Paging moto server: requests, time, RSS side by side (BENCH_ARGS="--markdown F")
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)

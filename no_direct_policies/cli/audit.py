@@ -1,63 +1,90 @@
 """The read-only audit: every IAM user of an account judged by the rule's own decision.
 
 It reads the account the way the rule's periodic sweep does
-(``iter_account_users``: GetAccountAuthorizationDetails, 1000 users a page)
-and decides each user with the rule's ``decide``; nothing is re-implemented.
+(GetAccountAuthorizationDetails, 1000 users a page) and decides each user with
+the rule's ``decide``; nothing is re-implemented. Users are yielded as each page
+arrives, so memory holds one page, whatever the number of users.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
+from no_direct_policies.cli.clients import DEFAULT_REGION, NotAnAwsResponse
 from no_direct_policies.compliance import (
-    NON_COMPLIANT,
+    AUTHORIZATION_DETAILS_PAGE_SIZE,
     RuleOptions,
     UserPolicies,
     decide,
-    iter_account_users,
 )
+from no_direct_policies.findings.model import Finding
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
-# Below one full page the audit is quick; progress lines would only be noise.
-PROGRESS_FROM_USERS = 1000
+OPERATION = "GetAccountAuthorizationDetails"
 
 
-def audit_row(user: UserPolicies, options: RuleOptions) -> dict[str, str]:
-    """One user's line of the report, as the Config dashboard would show it."""
-    verdict = decide(user, options)
-    return {
-        "UserName": user.user_name,
-        "UserId": user.user_id,
-        "Path": user.path,
-        "ComplianceType": verdict.compliance_type,
-        "Annotation": verdict.annotation,
-    }
+def _malformed(iam_client: Any, detail: str) -> NotAnAwsResponse:
+    return NotAnAwsResponse(iam_client.meta.endpoint_url, f"iam:{OPERATION}", detail)
 
 
-def progress_printer(stream: TextIO = sys.stderr) -> Callable[[int], None]:
-    """An ``on_page`` callback that reports how many users were read, on large accounts."""
+def iter_user_details(
+    iam_client: IAMClient, on_page: Callable[[int], None] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every ``UserDetailList`` entry of the account, one page at a time.
 
-    def on_page(users_so_far: int) -> None:
-        if users_so_far >= PROGRESS_FROM_USERS:
-            print(f"audit: {users_so_far} IAM users read", file=stream, flush=True)
+    ``on_page(users_so_far)`` runs after each page. An answer that cannot be AWS's
+    (a truncated page without a Marker, a user without UserName or UserId) raises
+    NotAnAwsResponse rather than a KeyError.
+    """
+    request: dict[str, Any] = {"Filter": ["User"], "MaxItems": AUTHORIZATION_DETAILS_PAGE_SIZE}
+    users_so_far = 0
+    while True:
+        page: Any = iam_client.get_account_authorization_details(**request)
+        for user_detail in page.get("UserDetailList") or ():
+            if not user_detail.get("UserName") or not user_detail.get("UserId"):
+                raise _malformed(iam_client, "a user entry without UserName or UserId")
+            users_so_far += 1
+            yield user_detail
+        if on_page is not None:
+            on_page(users_so_far)
+        if not page.get("IsTruncated"):
+            return
+        if not page.get("Marker"):
+            raise _malformed(iam_client, "IsTruncated=true without a Marker")
+        request["Marker"] = page["Marker"]
+        del page  # keep one page in memory, not two
 
-    return on_page
+
+def account_of_arn(arn: str) -> str:
+    """The account ID field of an ARN (``arn:aws:iam::123456789012:user/x``), or ''."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
 
 
-def audit_account(
+def iter_findings(
     iam_client: IAMClient,
     options: RuleOptions,
+    *,
+    account_id: str | None = None,
+    region: str = DEFAULT_REGION,
     on_page: Callable[[int], None] | None = None,
-) -> tuple[list[UserPolicies], list[dict[str, str]]]:
-    """All users of the account and their report rows, in IAM's listing order."""
-    users = list(iter_account_users(iam_client, on_page=on_page))
-    return users, [audit_row(user, options) for user in users]
+) -> Iterator[tuple[UserPolicies, Finding]]:
+    """Each user of the account with its finding (the rule's verdict), in IAM's order.
 
-
-def any_noncompliant(rows: list[dict[str, str]]) -> bool:
-    """True when at least one user is NON_COMPLIANT (the audit then exits 1)."""
-    return any(row["ComplianceType"] == NON_COMPLIANT for row in rows)
+    ``account_id`` defaults to the one in each user's ARN; ``region`` is the region the
+    findings are reported in (IAM itself is global).
+    """
+    for user_detail in iter_user_details(iam_client, on_page=on_page):
+        user = UserPolicies.from_authorization_details(user_detail)
+        verdict = decide(user, options)
+        finding = Finding.from_account_details(
+            user_detail,
+            verdict.compliance_type,
+            verdict.annotation,
+            account_id=account_id or account_of_arn(user_detail.get("Arn", "")),
+            region=region,
+        )
+        yield user, finding

@@ -10,6 +10,7 @@ HTML page, an empty body), so a wrong endpoint is reported, not mis-parsed.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -37,6 +38,7 @@ from botocore.exceptions import (
 
 from no_direct_policies.cli.echo import shorten
 from no_direct_policies.cli.errors import EXIT_AWS_ERROR, EXIT_USAGE, CommandError
+from no_direct_policies.findings.asff import SecurityHubImportError
 
 if TYPE_CHECKING:
     from botocore.config import _RetryDict
@@ -120,19 +122,34 @@ def iam_client(**connection: Any) -> IAMClient:
     return client
 
 
+Service = Literal["iam", "sts", "organizations", "config", "securityhub"]
+
+
 def aws_client(
-    service: Literal["iam", "sts"],
+    service: Service,
     *,
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
+    credentials: Mapping[str, str] | None = None,
 ) -> Any:
-    """A client for ``service`` (iam, sts) set up as the module docstring says."""
+    """A client for ``service`` set up as the module docstring says.
+
+    ``credentials``: an STS ``Credentials`` map (an assumed role); the profile is then unused.
+    """
     check_endpoint_url(endpoint_url)
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        if credentials is not None:
+            session = boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=region,
+            )
+        else:
+            session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
         # The profile may come from AWS_PROFILE rather than --profile: name the one not found.
         missing = error.kwargs.get("profile", profile)
@@ -177,39 +194,79 @@ def response_body(http_response: Any) -> bytes | None:
     return content
 
 
-def is_aws_body(body: bytes | None) -> bool:
-    """Whether a body is an AWS query-protocol answer: XML whose root is ``...Response``."""
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def is_aws_body(body: bytes | None, operation_model: Any = None, status: int = 200) -> bool:
+    """Whether a body is a plausible AWS answer to ``operation_model``.
+
+    Query protocol (IAM, STS): XML whose root is ``<Operation>Response`` holding
+    ``<Operation>Result`` when the operation has one (an error: any ``...Response``).
+    JSON protocols: an empty body or a JSON object. Without ``operation_model``,
+    only the XML root's ``...Response`` suffix is checked.
+    """
     if body is None:
         return True
+    protocol = operation_model.metadata.get("protocol") if operation_model else "query"
+    if protocol in ("json", "rest-json"):
+        return _is_json_object(body)
     try:
-        root = ElementTree.fromstring(body)  # noqa: S314 - parsed only to check the root's name
+        root = ElementTree.fromstring(body)  # noqa: S314 - parsed only to check its names
     except ElementTree.ParseError:
         return False
-    return root.tag.rsplit("}", 1)[-1].endswith("Response")
+    name = _local_name(root.tag)
+    if operation_model is None or status >= 300:
+        return name.endswith("Response")
+    output = operation_model.output_shape
+    wrapper = output.serialization.get("resultWrapper") if output is not None else None
+    has_result = wrapper is None or any(_local_name(child.tag) == wrapper for child in root)
+    return name == f"{operation_model.name}Response" and has_result
+
+
+def _is_json_object(body: bytes) -> bool:
+    if not body.strip():
+        return True
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:
+        return False
 
 
 def _refuse_non_aws_responses(client: Any) -> None:
     """Make the client raise NotAnAwsResponse instead of mis-parsing a stranger's answer.
 
     The body is checked before botocore parses it (botocore's parser fails on an HTML
-    page with a traceback, and reads an empty success body as an empty result).
+    page or a wrong XML document with a traceback, and reads an empty success body as
+    an empty result). Errors also record the service, so their message names the
+    IAM action (``sts:AssumeRole``, not ``iam:AssumeRole``).
     """
     endpoint = client.meta.endpoint_url
     service = client.meta.service_model
     events = service.service_id.hyphenize()
+    prefix = service.signing_name or service.endpoint_prefix
 
     def refuse(operation: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
         kind = headers.get("Content-Type") or headers.get("content-type") or "no content type"
         detail = f"HTTP {status}, {kind}, {len(body)} bytes"
-        raise NotAnAwsResponse(endpoint, f"{service.service_name}:{operation}", detail)
+        raise NotAnAwsResponse(endpoint, f"{prefix}:{operation}", detail)
 
     def before_parse(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
         body = response_dict.get("body")
         status = response_dict.get("status_code", 0)
-        if isinstance(body, bytes) and not is_aws_body(body):
+        if isinstance(body, bytes) and not is_aws_body(body, operation_model, status):
             refuse(operation_model.name, status, response_dict.get("headers", {}), body)
 
+    def after_call(parsed: Any = None, **_: Any) -> None:
+        if isinstance(parsed, dict) and "Error" in parsed:
+            parsed.setdefault("ResponseMetadata", {})[SERVICE_KEY] = prefix
+
     client.meta.events.register(f"before-parse.{events}", before_parse)
+    client.meta.events.register(f"after-call.{events}", after_call)
+
+
+# Where an error response records the service (IAM action prefix) that answered it.
+SERVICE_KEY = "CliServicePrefix"
 
 
 def _endpoint(error: BotoCoreError) -> str:
@@ -252,6 +309,10 @@ _SDK_ERRORS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], Any], ..
             "within the read timeout: check the endpoint, or allow longer with --read-timeout"
         ),
     ),
+    (
+        SecurityHubImportError,
+        lambda error: f"{error}: check the findings' account has Security Hub enabled",
+    ),
     (BotoCoreError, lambda error: f"AWS SDK error: {error}"),
 )
 
@@ -271,7 +332,8 @@ def describe_aws_error(error: BaseException) -> CommandError | None:
 def _describe_client_error(error: ClientError) -> CommandError:
     code = error.response.get("Error", {}).get("Code", "Unknown")
     message = error.response.get("Error", {}).get("Message", "")
-    action = f"iam:{error.operation_name}"
+    service = error.response.get("ResponseMetadata", {}).get(SERVICE_KEY, "iam")
+    action = f"{service}:{error.operation_name}"
     attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
     if code in THROTTLING_CODES:
         text = (

@@ -32,5 +32,7 @@ EXIT_AWS_ERROR = 3
 EXIT_REFUSED = 4
 EXIT_STOPPED = 5
 EXIT_OUTPUT_ERROR = 6
+EXIT_ACCOUNTS_FAILED = 7  # some accounts could not be audited (or remediated); never 1
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in the tool, not in the account or the options
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `| head`

@@ -6,43 +6,49 @@ options; 3 an AWS error (credentials, access denied, throttling after retries,
 unreachable or silent endpoint, an answer that is not AWS's); 4 the remediation
 refused a user (nothing was changed for that user); 5 the remediation stopped
 part-way for a user, at a safe point; 6 the report could not be written
-(standard output closed or full); 130 interrupted (SIGINT, SIGTERM); 141 the
-reader of the output stopped early. Errors end with one line on stderr naming
-the cause and the fix; no traceback.
+(standard output closed or full); 7 some accounts could not be audited (the
+others were); 70 internal error (a bug: --debug shows the traceback); 130
+interrupted (SIGINT, SIGTERM); 141 the reader of the output stopped early.
+Errors end with one line on stderr naming the cause and the fix; no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import traceback
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO, cast
+from typing import Any, TextIO, cast
 
 from no_direct_policies import __version__
-from no_direct_policies.cli import audit, interruption, output
-from no_direct_policies.cli.change_log import ChangeLog
+from no_direct_policies.cli import (
+    accounts,
+    audit_command,
+    interruption,
+    output,
+    remediate_command,
+    report,
+)
 from no_direct_policies.cli.clients import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
-    aws_client,
     describe_aws_error,
     iam_client,
 )
 from no_direct_policies.cli.echo import shorten, shorten_quoted
 from no_direct_policies.cli.errors import (
     EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL_ERROR,
     EXIT_INTERRUPTED,
-    EXIT_NONCOMPLIANT,
-    EXIT_OK,
     EXIT_OUTPUT_ERROR,
-    EXIT_REFUSED,
-    EXIT_STOPPED,
     EXIT_USAGE,
     CommandError,
     usage_error,
 )
-from no_direct_policies.compliance import RuleOptions, UserPolicies, parse_rule_parameters
+from no_direct_policies.compliance import RuleOptions, parse_rule_parameters
+from no_direct_policies.findings.model import COMPLIANCE_TYPES, RULE_NAME
 
 PROG = "no-direct-policies"
 _OPTION_OF_PARAMETER = {
@@ -52,6 +58,37 @@ _OPTION_OF_PARAMETER = {
     "CheckInlinePolicies": "--check-inline-policies",
     "ExemptUserTags": "--exempt-user-tags",
 }
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Examples kept as written; every option with a default shows it."""
+
+
+AUDIT_EXAMPLES = """examples:
+  no-direct-policies audit                                  # this account, a table
+  no-direct-policies audit --status NON_COMPLIANT --user john
+  no-direct-policies audit --format json > findings.json
+  no-direct-policies audit --format html > report.html      # one self-contained page
+  no-direct-policies audit --format asff --send-to-security-hub
+  no-direct-policies audit --org --role-name AuditRole --jobs 8 --format junit
+  no-direct-policies audit --org --exclude-accounts 111111111111
+  no-direct-policies audit --aggregator org-aggregator      # what Config recorded
+
+exit codes: 0 all compliant, 1 NON_COMPLIANT users, 2 usage, 3 AWS error,
+  6 output, 7 some accounts could not be audited, 70 internal error,
+  130 interrupted (docs/cli.md, Exit codes)
+"""
+
+REMEDIATE_EXAMPLES = """examples:
+  no-direct-policies remediate                              # the plan; nothing changes
+  no-direct-policies remediate --user john --apply --log changes.jsonl
+  no-direct-policies remediate --format html > plan.html    # the plan as a picture
+  no-direct-policies remediate --org --role-name AuditRole  # the plan of every account
+
+exit codes: 0 done, 2 usage, 3 AWS error, 4 a user refused, 5 a user stopped
+  part-way, 6 output, 7 some accounts could not be read, 70 internal error,
+  130 interrupted (docs/cli.md, Exit codes)
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -129,16 +166,14 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=DEFAULT_CONNECT_TIMEOUT,
         metavar="SECONDS",
-        help=f"give up connecting after this long, per attempt "
-        f"(default {DEFAULT_CONNECT_TIMEOUT:g})",
+        help="give up connecting after this long, per attempt",
     )
     group.add_argument(
         "--read-timeout",
         type=_seconds,
         default=DEFAULT_READ_TIMEOUT,
         metavar="SECONDS",
-        help=f"give up waiting for an answer after this long, per attempt "
-        f"(default {DEFAULT_READ_TIMEOUT:g})",
+        help="give up waiting for an answer after this long, per attempt",
     )
 
 
@@ -163,21 +198,73 @@ def _add_rule_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_debug_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="on an internal error, print the traceback",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar (public so docs/cli.md's options table is checked against it)."""
     parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_debug_option(parser, False)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     audit_parser = commands.add_parser(
-        "audit", help="read-only: judge every IAM user (exit 1 if any is NON_COMPLIANT)"
+        "audit",
+        help="read-only: judge every IAM user (exit 1 if any is NON_COMPLIANT)",
+        description="Judge every IAM user with the rule IAM_USER_NO_DIRECT_POLICIES; "
+        "nothing is changed.",
+        epilog=AUDIT_EXAMPLES,
+        formatter_class=_HelpFormatter,
+    )
+    audit_parser.add_argument("--format", choices=report.FORMATS, default="table")
+    audit_parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="show only this user (repeatable; default: every user)",
+    )
+    audit_parser.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        choices=COMPLIANCE_TYPES,
+        help="show only users with this verdict (repeatable; default: every verdict)",
+    )
+    audit_parser.add_argument(
+        "--send-to-security-hub",
+        action="store_true",
+        help="with --format asff: also import the findings (BatchImportFindings, each "
+        "account's own Security Hub)",
+    )
+    audit_parser.add_argument(
+        "--aggregator",
+        metavar="NAME",
+        help="read the verdicts the deployed rule recorded, from this Config aggregator",
+    )
+    audit_parser.add_argument(
+        "--rule-name",
+        default=RULE_NAME,
+        help="with --aggregator: the deployed rule's name",
     )
     _add_rule_options(audit_parser)
+    accounts.add_account_options(audit_parser)
     _add_connection_options(audit_parser)
-    audit_parser.add_argument("--format", choices=output.FORMATS, default="table")
+    _add_debug_option(audit_parser, argparse.SUPPRESS)
 
     fix = commands.add_parser(
-        "remediate", help="show (default) or --apply the move of users' policies to groups"
+        "remediate",
+        help="show (default) or --apply the move of users' policies to groups",
+        description="Move the policies attached directly to users onto groups, with the "
+        "remediation helper's own code: a plan by default, the change with --apply.",
+        epilog=REMEDIATE_EXAMPLES,
+        formatter_class=_HelpFormatter,
     )
     fix.add_argument("--apply", action="store_true", help="execute the plan (default: dry run)")
     fix.add_argument(
@@ -201,8 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --apply: append one JSON line per IAM change to FILE, as it happens",
     )
     _add_rule_options(fix)
+    accounts.add_account_options(fix)
     _add_connection_options(fix)
     fix.add_argument("--format", choices=output.FORMATS, default="table")
+    _add_debug_option(fix, argparse.SUPPRESS)
 
     from no_direct_policies.cli import undo  # noqa: PLC0415 - undo's module imports this one
 
@@ -238,173 +327,30 @@ def _client(args: argparse.Namespace) -> Any:
 def run_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """``audit``: print every user's verdict; exit 1 when any user is NON_COMPLIANT."""
     options = _rule_options(args)
-    _, rows = audit.audit_account(_client(args), options, on_page=audit.progress_printer(stderr))
-    print(output.render_audit(rows, args.format, colour=output.use_colour(stdout)), file=stdout)
-    return EXIT_NONCOMPLIANT if audit.any_noncompliant(rows) else EXIT_OK
+    client = None if accounts.wants_accounts(args) or args.aggregator else _client(args)
+    return audit_command.run_audit(args, options, client, stdout, stderr)
 
 
 def run_remediate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """``remediate``: the helper's plan (dry run) or, with ``--apply``, its result.
-
-    Each user's outcome is printed (and flushed) as soon as the user is done; with
-    ``--apply`` SIGINT / SIGTERM stop the run at a safe point (see interruption).
-    """
-    from no_direct_policies.cli import remediate  # noqa: PLC0415 - audit must not need the helper
-
+    """``remediate``: the helper's plan (dry run) or, with ``--apply``, its result."""
     options = _rule_options(args)
-    helper_options = {
-        "GroupPath": args.group_path,
-        "GroupNamePrefix": args.group_name_prefix,
-        "ExemptPolicyArns": args.exempt_policy_arns or None,
-        "MoveInlinePolicies": args.move_inline_policies or None,
-    }
-    remediate.check_helper_options(helper_options)
-    client = _client(args)
-    change_log = _open_change_log(args) if args.apply and args.log else None
+    return remediate_command.run_remediate(args, options, lambda: _client(args), stdout, stderr)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like SIGINT (Ctrl-C): one line and exit 130."""
+
+
+def _on_sigterm(signum: int, _frame: object) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+def _install_sigterm() -> Any:
+    """SIGTERM raises Terminated in the main thread; returns the handler it replaced."""
     try:
-        users, _ = audit.audit_account(client, options, on_page=audit.progress_printer(stderr))
-        chosen, skipped = remediate.select_users(users, args.user, options)
-        for skip in skipped:
-            print(
-                f"{skip['UserName']}: skipped, the rule exempts it: {skip['Reason']}", file=stderr
-            )
-        if change_log:
-            change_log.attach(client)
-        run = _RemediationRun(args, stdout, stderr)
-        run.start()
-        with interruption.deferred_stop() as stop:
-            client.meta.events.register("before-call.iam", stop.check_call_boundary)
-            for index, user in enumerate(chosen):
-                if stop.requested:
-                    run.interrupted(f"{stop.received[0]} received", chosen[index:], change_log)
-                if change_log:
-                    change_log.for_user(user.user_name, user.user_id)
-                try:
-                    outcome = remediate.remediate_user(
-                        client, user, apply=args.apply, helper_options=helper_options
-                    )
-                except interruption.Interrupted as stopped:
-                    run.interrupted(str(stopped), chosen[index:], change_log, part_way=True)
-                except BaseException:
-                    run.finish()  # an AWS error stopped the run: show what was already done
-                    raise
-                run.record(outcome)
-        run.finish()
-    finally:
-        if change_log:
-            change_log.close()
-    _note_inline_policies_left(args, options, chosen, run.results, stderr)
-    for failure in run.failures:
-        what = "Refused" if failure["Outcome"] == remediate.REFUSED else "Stopped part-way"
-        print(f"error: {failure['UserName']}: {what}: {failure['Error']}", file=stderr)
-    outcomes = {failure["Outcome"] for failure in run.failures}
-    if remediate.STOPPED in outcomes:
-        return EXIT_STOPPED
-    return EXIT_REFUSED if outcomes else EXIT_OK
-
-
-def _open_change_log(args: argparse.Namespace) -> ChangeLog:
-    """The change log, with the caller's account ID (asked once, before any change)."""
-    sts = aws_client(
-        "sts",
-        profile=args.profile,
-        region=args.region,
-        endpoint_url=args.endpoint_url,
-        connect_timeout=args.connect_timeout,
-        read_timeout=args.read_timeout,
-    )
-    account = sts.get_caller_identity()["Account"]
-    return ChangeLog(args.log, account)
-
-
-class _RemediationRun:
-    """The outcomes of one ``remediate`` run, printed as each user is done."""
-
-    def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
-        self.format = args.format
-        self.apply = args.apply
-        self.stdout, self.stderr = stdout, stderr
-        self.colour = output.use_colour(stdout)
-        self.results: list[dict[str, Any]] = []
-        self.failures: list[dict[str, Any]] = []
-        self.finished = False
-
-    def start(self) -> None:
-        if self.format == "csv":
-            print(output.remediation_csv_header(), file=self.stdout, flush=True)
-
-    def record(self, outcome: dict[str, Any]) -> None:
-        (self.failures if "Error" in outcome else self.results).append(outcome)
-        if self.format == "table":
-            separator = "\n" if len(self.results) + len(self.failures) > 1 else ""
-            block = output.remediation_block(outcome, colour=self.colour)
-            print(separator + block, file=self.stdout, flush=True)
-        elif self.format == "csv":
-            rows = output.remediation_csv_rows(outcome)
-            if rows:
-                print(rows, file=self.stdout, flush=True)
-        elif self.apply:  # json: one document at the end; progress on stderr meanwhile
-            state = outcome.get("Outcome") or outcome["Status"]
-            print(
-                f"remediate: {outcome['UserName']} ({outcome['UserId']}): {state}",
-                file=self.stderr,
-                flush=True,
-            )
-
-    def finish(self, **extra: object) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        if self.format == "json":
-            document = output.remediation_document(self.results, self.failures, **extra)
-            print(document, file=self.stdout, flush=True)
-        elif self.format == "table" and not (self.results or self.failures):
-            print("No user to remediate.", file=self.stdout, flush=True)
-
-    def interrupted(
-        self,
-        reason: str,
-        remaining: Sequence[UserPolicies],
-        change_log: ChangeLog | None,
-        *,
-        part_way: bool = False,
-    ) -> NoReturn:
-        """Report what was done and what was not, then stop the run (exit 130)."""
-        self.finish(Interrupted=True)
-        done = len(self.results) + len(self.failures)
-        where = (
-            f"{remaining[0].user_name} was stopped part-way, at an IAM call boundary "
-            "(nothing lost or granted; run remediate again to finish it)"
-            if part_way
-            else "between two users"
-        )
-        not_started = [user.user_name for user in remaining[1 if part_way else 0 :]]
-        record = f"; changes recorded in {change_log.path}" if change_log else ""
-        raise interruption.Interrupted(
-            f"interrupted ({reason}): stopped {where}; {done} users done, "
-            f"{len(not_started)} not started{record}"
-        )
-
-
-def _note_inline_policies_left(
-    args: argparse.Namespace,
-    options: RuleOptions,
-    chosen: Sequence[UserPolicies],
-    results: Sequence[dict[str, Any]],
-    stderr: TextIO,
-) -> None:
-    """The helper moves inline policies only when asked: say who stays NON_COMPLIANT."""
-    if not options.check_inline_policies or args.move_inline_policies:
-        return
-    done = {result["UserName"] for result in results}
-    for user in chosen:
-        if user.user_name in done and user.inline_policy_names:
-            print(
-                f"note: {user.user_name} keeps its inline policies "
-                f"({', '.join(user.inline_policy_names)}), so --check-inline-policies "
-                "still finds it NON_COMPLIANT: add --move-inline-policies to move them",
-                file=stderr,
-            )
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        return None
 
 
 def main(
@@ -412,28 +358,49 @@ def main(
 ) -> int:
     """Run one command; returns the exit code (see the module docstring)."""
     stderr = stderr or sys.stderr
+    previous = _install_sigterm()
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        report = ReportStream(stdout or sys.stdout)
+        stream = ReportStream(stdout or sys.stdout)
         runner = getattr(args, "runner", None) or (
             run_audit if args.command == "audit" else run_remediate
         )
-        code = runner(args, cast(TextIO, report), stderr)  # it writes as a text stream does
-        report.flush()
+        code = runner(args, cast(TextIO, stream), stderr)  # it writes as a text stream does
+        stream.flush()
     except CommandError as error:
         return _fail(error, stderr)
     except interruption.Interrupted as stopped:
         print(f"error: {stopped}", file=stderr, flush=True)
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("error: interrupted (SIGINT received) before any change", file=stderr, flush=True)
+    except KeyboardInterrupt as interrupt:
+        name = str(interrupt) if isinstance(interrupt, Terminated) else "SIGINT"
+        print(f"error: interrupted ({name} received) before any change", file=stderr, flush=True)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # the reader stopped early: run() ends quietly
     except Exception as error:
         described = describe_aws_error(error)
-        if described is None:
-            raise  # a bug, not a user error: keep the traceback
-        return _fail(described, stderr)
+        if described is not None:
+            return _fail(described, stderr)
+        return _internal_error(error, stderr, debug=debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return code
+
+
+def _internal_error(error: Exception, stderr: TextIO, *, debug: bool) -> int:
+    """A bug, not a user error: one line (the traceback with --debug), exit 70."""
+    if debug:
+        traceback.print_exception(error, file=stderr)
+    where = "" if debug else "; run with --debug for the traceback"
+    print(
+        f"error: internal error ({type(error).__name__}: {shorten(str(error), 200)}){where}",
+        file=stderr,
+        flush=True,
+    )
+    return EXIT_INTERNAL_ERROR
 
 
 def _fail(error: CommandError, stderr: TextIO) -> int:

@@ -1,4 +1,4 @@
-"""Render audit verdicts and remediation results as a table, JSON or CSV.
+"""Render remediation results as a table, JSON or CSV; colour for terminals.
 
 Tables are for people (colour only when the stream is a terminal and
 ``NO_COLOR`` is unset or empty); JSON and CSV are for pipelines and never coloured.
@@ -13,8 +13,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
-FORMATS = ("table", "json", "csv")
-AUDIT_FIELDS = ("UserName", "UserId", "Path", "ComplianceType", "Annotation")
+FORMATS = ("table", "json", "csv", "html")  # of remediate; audit's are in report
 ACTION_FIELDS = ("UserName", "UserId", "Status", "Step", "Action", "Parameters")
 _COLOURS = {
     "COMPLIANT": "32",
@@ -61,34 +60,6 @@ def table(
             cells.append(paint(padded, cell, colour) if index == colour_column else padded)
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
-
-
-def summary_counts(rows: Iterable[Mapping[str, str]]) -> dict[str, int]:
-    """How many users have each compliance type (all three keys always present)."""
-    counts = {"COMPLIANT": 0, "NON_COMPLIANT": 0, "NOT_APPLICABLE": 0}
-    for row in rows:
-        counts[row["ComplianceType"]] += 1
-    return counts
-
-
-def render_audit(rows: Sequence[Mapping[str, str]], fmt: str, *, colour: bool = False) -> str:
-    """The audit report: one row per user with its compliance type and annotation."""
-    counts = summary_counts(rows)
-    if fmt == "json":
-        return json.dumps({"Summary": counts, "Users": list(rows)}, indent=2)
-    if fmt == "csv":
-        return _csv(AUDIT_FIELDS, ([row[field] for field in AUDIT_FIELDS] for row in rows))
-    body = table(
-        ("USER", "USER ID", "COMPLIANCE", "ANNOTATION"),
-        (
-            (row["UserName"], row["UserId"], row["ComplianceType"], row["Annotation"])
-            for row in rows
-        ),
-        colour_column=2,
-        colour=colour,
-    )
-    total = ", ".join(f"{count} {kind}" for kind, count in counts.items())
-    return f"{body}\n\n{len(rows)} users: {total}"
 
 
 def describe_action(action: Mapping[str, Any]) -> str:

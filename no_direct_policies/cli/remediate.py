@@ -111,3 +111,43 @@ def remediate_user(
             "Outcome": outcome,
             "Error": getattr(error, "reason", str(error)),  # the Outcome names the kind
         }
+
+
+def plan_picture(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The helper's results as ``render_html``'s plan: per user, the groups it joins,
+    the policies each group carries, and the policies that leave the user.
+
+    A group the plan creates carries what the plan attaches to it; a group that
+    already exists carries the moved policies whose name its name holds (the
+    helper names groups after their policies), or else all the uncovered ones.
+    """
+    picture = []
+    for result in results:
+        groups = list(result.get("Groups") or ())
+        carried: dict[str, list[str]] = {group: [] for group in groups}
+        detached: list[str] = []
+        for action in result.get("Actions") or ():
+            kind = action.get("Action")
+            if kind == "AttachGroupPolicy":
+                carried.setdefault(action["GroupName"], []).append(action["PolicyArn"])
+            elif kind == "PutGroupPolicy":
+                carried.setdefault(action["GroupName"], []).append(action["PolicyName"])
+            elif kind == "DetachUserPolicy":
+                detached.append(action["PolicyArn"])
+            elif kind == "DeleteUserPolicy":
+                detached.append(action["PolicyName"])
+        moved = list(result.get("MovedPolicyArns") or ()) or detached
+        covered = {policy for policies in carried.values() for policy in policies}
+        uncovered = [policy for policy in moved if policy not in covered]
+        for group in (group for group, policies in carried.items() if not policies):
+            named = [policy for policy in uncovered if policy.rsplit("/", 1)[-1] in group]
+            carried[group] = named or uncovered
+        picture.append(
+            {
+                "UserName": result["UserName"],
+                "GroupsToJoin": groups,
+                "GroupPolicies": carried,
+                "PoliciesToDetach": detached or moved,
+            }
+        )
+    return picture

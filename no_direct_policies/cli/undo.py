@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any, TextIO
 
-from no_direct_policies.cli import interruption, main, output
+from no_direct_policies.cli import interruption, main, output, remediate_command
 from no_direct_policies.cli.errors import (
     EXIT_REFUSED,
     EXIT_STOPPED,
@@ -114,13 +114,13 @@ def run_undo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     except RemediationError as error:
         raise usage_error(error, {"GroupPath": "--group-path"}) from error
     client = main._client(args)
-    change_log = main._open_change_log(args) if args.apply and args.log else None
+    change_log = remediate_command._open_change_log(args) if args.apply and args.log else None
+    run = remediate_command._RemediationRun(args, stdout, stderr)
     try:
         users = _named_users(client, args.user)
         if change_log:
             change_log.attach(client)
-        run = main._RemediationRun(args, stdout, stderr)
-        run.start()
+        run.start(len(users))
         with interruption.deferred_stop() as stop:
             client.meta.events.register("before-call.iam", stop.check_call_boundary)
             for index, user in enumerate(users):
@@ -138,6 +138,7 @@ def run_undo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 run.record(outcome)
         run.finish()
     finally:
+        run.progress.close()
         if change_log:
             change_log.close()
     for failure in run.failures:

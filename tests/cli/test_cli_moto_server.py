@@ -331,7 +331,8 @@ def test_make_audit_on_a_fresh_clone_writes_only_the_report_to_stdout(moto_serve
     assert (clone / ".venv" / ".installed").exists()
     # ...and stdout holds the report alone.
     assert "says this on stdout" not in done.stdout
-    report = json.loads(done.stdout)
+    report = json.loads(done.stdout or "null")
+    assert isinstance(report, dict), (done.stdout[-2000:], done.stderr[-2000:])
     assert set(report) == {"Summary", "Users"}
     version = subprocess.run(  # noqa: S603 - the console command in the clone's venv
         [str(clone / ".venv" / "bin" / "no-direct-policies"), "--version"],

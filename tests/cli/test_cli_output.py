@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
+from findings.findings_support import make_finding
 
 from no_direct_policies.cli import output
+from no_direct_policies.cli.report import AuditReport
 
-ROWS = [
-    {
-        "UserName": "john",
-        "UserId": "AIDAJOHN",
-        "Path": "/",
-        "ComplianceType": "NON_COMPLIANT",
-        "Annotation": "1 managed policy attached directly: AmazonS3FullAccess.",
-    },
-    {
-        "UserName": "alice",
-        "UserId": "AIDAALICE",
-        "Path": "/",
-        "ComplianceType": "COMPLIANT",
-        "Annotation": "No managed policies attached directly.",
-    },
+FINDINGS = [
+    make_finding(
+        "john",
+        user_id="AIDAJOHN",
+        annotation="1 managed policy attached directly: AmazonS3FullAccess.",
+    ),
+    make_finding(
+        "alice",
+        "COMPLIANT",
+        user_id="AIDAALICE",
+        annotation="No managed policies attached directly.",
+    ),
 ]
+
+
+def _render(fmt: str, findings=FINDINGS, *, colour: bool = False) -> str:
+    stream = io.StringIO()
+    report = AuditReport(stream, fmt, colour=colour)
+    for finding in findings:
+        report.add(finding)
+    report.close()
+    return stream.getvalue()
 
 
 class _Terminal(io.StringIO):
@@ -52,24 +61,44 @@ def test_empty_no_color_keeps_colour(monkeypatch):
 
 
 def test_coloured_table_paints_only_the_compliance_column():
-    text = output.render_audit(ROWS, "table", colour=True)
+    lines = _render("table", colour=True).splitlines()
 
-    lines = text.splitlines()
-    assert "\x1b[31mNON_COMPLIANT\x1b[0m" in lines[2]
-    assert "\x1b[32mCOMPLIANT    \x1b[0m" in lines[3]
-    assert lines[2].startswith("john   AIDAJOHN ")
+    assert "\x1b[31mNON_COMPLIANT \x1b[0m" in lines[2]
+    assert "\x1b[32mCOMPLIANT     \x1b[0m" in lines[4]
+    assert lines[2].startswith("123456789012  john  ")
     assert "\x1b[" not in lines[0]
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("fmt", ["json", "csv", "ocsf", "asff", "junit", "html"])
 def test_machine_formats_are_never_coloured(fmt):
-    assert "\x1b[" not in output.render_audit(ROWS, fmt, colour=True)
+    assert "\x1b[" not in _render(fmt, colour=True)
 
 
-def test_table_columns_line_up():
-    lines = output.render_audit(ROWS, "table").splitlines()
+def test_table_columns_line_up_and_the_annotation_wraps_under_the_row():
+    lines = _render("table").splitlines()
 
-    assert lines[0] == "USER   USER ID    COMPLIANCE     ANNOTATION"
-    assert lines[1].split() == ["-----", "---------", "-------------", "-" * 55]
-    assert lines[3] == "alice  AIDAALICE  COMPLIANT      No managed policies attached directly."
+    assert lines[0] == "ACCOUNT       USER                  COMPLIANCE      USER ID"
+    assert lines[1].split() == ["-" * 12, "-" * 20, "-" * 14, "-" * 21]
+    assert lines[4] == "123456789012  alice                 COMPLIANT       AIDAALICE"
+    assert lines[5] == "    No managed policies attached directly."
     assert lines[-1] == "2 users: 1 COMPLIANT, 1 NON_COMPLIANT, 0 NOT_APPLICABLE"
+
+
+def test_table_fits_80_columns_cutting_long_names_with_a_marker():
+    long_name = "a-very-long-user-name-that-goes-on-and-on-for-sixty-characters"
+    finding = make_finding(long_name, annotation="word " * 60)
+
+    lines = _render("table", [finding]).splitlines()
+
+    assert max(len(line) for line in lines) <= 80
+    assert lines[2].split()[1] == long_name[:19] + "\u2026"
+    assert " ".join(line.strip() for line in lines[3:-2]) == ("word " * 60).strip()
+
+
+def test_empty_streamed_documents_are_valid():
+    assert json.loads(_render("json", [])) == {
+        "Users": [],
+        "Summary": {"COMPLIANT": 0, "NON_COMPLIANT": 0, "NOT_APPLICABLE": 0},
+    }
+    assert json.loads(_render("ocsf", [])) == []
+    assert json.loads(_render("asff", [])) == []

@@ -228,6 +228,8 @@ def test_refusal_exits_4_with_one_line_and_changes_nothing(cli, iam, make_user):
     assert run.stderr == (
         f"remediate: crowded ({refused[0]['UserId']}): REFUSED\n"
         f"error: crowded: Refused: {refused[0]['Error']}\n"
+        "Applied: 0 users moved, 0 IAM changes made (0 groups created); "
+        "1 refused, 0 stopped part-way\n"
     )
     assert "10" in refused[0]["Error"]
     assert iam_snapshot(iam) == before
@@ -239,13 +241,18 @@ def test_table_shows_each_users_numbered_actions(cli, seed):
     lines = run.stdout.splitlines()
     assert lines[0].startswith("john (AIDA")
     assert ": PLANNED, groups: " in lines[0]
-    assert [line.split()[:2] for line in lines[1:]] == [
+    assert [line.split()[:2] for line in lines[1:5]] == [
         ["1.", "CreateGroup"],
         ["2.", "AttachGroupPolicy"],
         ["3.", "AddUserToGroup"],
         ["4.", "DetachUserPolicy"],
     ]
     assert lines[4].endswith(f"UserName=john PolicyArn={S3_FULL}")
+    assert lines[5:] == [
+        "",
+        "Plan: 1 users, 4 IAM changes (1 groups to create); nothing was changed, "
+        "add --apply to make them",
+    ]
 
 
 def test_csv_has_one_row_per_action(cli, seed):
@@ -335,7 +342,7 @@ def test_refused_user_is_reported_refused_and_exits_4(cli, seed, helper_fails_fo
     assert [(f["UserName"], f["Outcome"]) for f in document["Refused"]] == [("john", "REFUSED")]
     assert document["Stopped"] == []
     assert sorted(results_by_user(run)) == ["david", "mark"]
-    assert run.stderr.endswith("error: john: Refused: John is refused: quota.\n")
+    assert "error: john: Refused: John is refused: quota.\n" in run.stderr
 
 
 def test_stopped_user_is_reported_stopped_and_exits_5(cli, seed, helper_fails_for):
@@ -362,4 +369,8 @@ def test_table_labels_each_failure_refused_or_stopped(cli, iam, seed, helper_fai
     assert run.code == 5
     blocks = run.stdout.split("\n\n")
     assert blocks[0] == f"john ({ids['john']}): STOPPED: Stopped here."
-    assert blocks[1] == f"david ({ids['david']}): REFUSED: Refused here.\n"
+    assert blocks[1] == f"david ({ids['david']}): REFUSED: Refused here."
+    assert blocks[2] == (
+        "Applied: 0 users moved, 0 IAM changes made (0 groups created); "
+        "1 refused, 1 stopped part-way\n"
+    )

@@ -9,17 +9,15 @@ does not carry (Title 256 characters, Description 1024) are checked too.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 import boto3
-import botocore.session
 import pytest
-from botocore.model import Shape
 from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 from findings_support import blank_finding, empty_fields_finding, make_finding, many_findings
+from format_validators import CLIENT, INPUT_SHAPE, assert_importable, strict_errors
 from moto import mock_aws
 
 from no_direct_policies.findings.asff import (
@@ -31,51 +29,6 @@ from no_direct_policies.findings.asff import (
     to_asff,
 )
 from no_direct_policies.findings.model import Finding
-
-CLIENT = botocore.session.get_session().create_client(
-    "securityhub",
-    region_name="us-east-1",
-    aws_access_key_id="testing",
-    aws_secret_access_key="testing",
-)
-INPUT_SHAPE = CLIENT.meta.service_model.operation_model("BatchImportFindings").input_shape
-
-
-def strict_errors(value: Any, shape: Shape, where: str = "") -> list[str]:
-    """Enum, maximum and pattern violations (the constraints ParamValidator skips)."""
-    errors: list[str] = []
-    meta = shape.metadata
-    if shape.type_name == "structure" and isinstance(value, dict):
-        for key, item in value.items():
-            if key in shape.members:
-                errors += strict_errors(item, shape.members[key], f"{where}.{key}")
-    elif shape.type_name == "list" and isinstance(value, list):
-        if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"{where}: {len(value)} items > {meta['max']}")
-        for index, item in enumerate(value):
-            errors += strict_errors(item, shape.member, f"{where}[{index}]")
-    elif shape.type_name == "map" and isinstance(value, dict):
-        for key, item in value.items():
-            errors += strict_errors(key, shape.key, f"{where} key")
-            errors += strict_errors(item, shape.value, f"{where}[{key}]")
-    elif shape.type_name == "string" and isinstance(value, str):
-        if shape.enum and value not in shape.enum:
-            errors.append(f"{where}: {value!r} not in {shape.enum}")
-        if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"{where}: longer than {meta['max']}")
-        if "pattern" in meta and not re.search(meta["pattern"], value):
-            errors.append(f"{where}: {value!r} does not match {meta['pattern']}")
-    return errors
-
-
-def assert_importable(asff: list[dict[str, Any]]) -> None:
-    params = {"Findings": asff}
-    report = ParamValidator().validate(params, INPUT_SHAPE)
-    assert not report.has_errors(), report.generate_report()
-    assert not strict_errors(params, INPUT_SHAPE)
-    for finding in asff:
-        assert len(finding["Title"]) <= 256
-        assert len(finding["Description"]) <= 1024
 
 
 def test_every_finding_is_valid_batch_import_input(findings: list[Finding]) -> None:

@@ -9,39 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
-import xmlschema
 from findings_support import blank_finding, empty_fields_finding, make_finding, many_findings
+from format_validators import XSD_PATH, XSD_SHA256, parse_valid
 
 from no_direct_policies.findings.junit import findings_to_junit
 from no_direct_policies.findings.model import RULE_NAME, Finding
-
-XSD_PATH = Path(__file__).parent / "schemas" / "junit-10.xsd"
-XSD_SHA256 = "a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6"
-SCHEMA = xmlschema.XMLSchema10(XSD_PATH)
-
-
-def parse_valid(document: str) -> ET.Element:
-    SCHEMA.validate(document)
-    root = ET.fromstring(document.encode())  # noqa: S314  # our own output
-    assert root.tag == "testsuites"
-    total = {"tests": 0, "failures": 0}
-    for suite in root.findall("testsuite"):
-        cases = suite.findall("testcase")
-        assert int(suite.get("tests", "-1")) == len(cases)
-        failures = sum(case.find("failure") is not None for case in cases)
-        skipped = sum(case.find("skipped") is not None for case in cases)
-        assert int(suite.get("failures", "-1")) == failures
-        assert int(suite.get("skipped", "-1")) == skipped
-        assert suite.get("errors") == "0"
-        total["tests"] += len(cases)
-        total["failures"] += failures
-    assert int(root.get("tests", "-1")) == total["tests"]
-    assert int(root.get("failures", "-1")) == total["failures"]
-    return root
 
 
 def test_the_xsd_is_the_published_one() -> None:

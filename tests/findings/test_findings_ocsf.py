@@ -13,51 +13,18 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
 
-import jsonschema
 import pytest
 from findings_support import blank_finding, empty_fields_finding, many_findings
-from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
+from format_validators import CLASS_NAME, RAW, VALIDATOR, assert_valid
+from format_validators import OCSF_SCHEMA as SCHEMA
 
 from no_direct_policies.findings.model import Finding
 from no_direct_policies.findings.ocsf import (
-    CLASS_UID,
     OCSF_VERSION,
-    PROFILES,
     findings_to_ocsf,
     to_ocsf,
 )
-
-RAW = get_ocsf_schema(version=OCSF_VERSION)
-CLASS_NAME = OcsfJsonSchemaEmbedded(RAW).lookup_class_name_from_uid(class_uid=CLASS_UID)
-SCHEMA = OcsfJsonSchemaEmbedded(RAW).get_class_schema(
-    class_name=CLASS_NAME, profiles=list(PROFILES)
-)
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-
-
-def enum_caption(attributes: dict[str, Any], id_name: str, value: int) -> str:
-    return attributes[id_name]["enum"][str(value)]["caption"]
-
-
-def assert_valid(event: dict[str, Any]) -> None:
-    errors = sorted(VALIDATOR.iter_errors(event), key=lambda e: list(e.path))
-    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
-    attributes = RAW["classes"][CLASS_NAME]["attributes"]
-    for id_name, label in (
-        ("activity_id", "activity_name"),
-        ("severity_id", "severity"),
-        ("status_id", "status"),
-        ("type_uid", "type_name"),
-    ):
-        if event[id_name] != 99:
-            assert event[label] == enum_caption(attributes, id_name, event[id_name]), id_name
-    compliance = RAW["objects"]["compliance"]["attributes"]
-    if event["compliance"]["status_id"] != 99:
-        assert event["compliance"]["status"] == enum_caption(
-            compliance, "status_id", event["compliance"]["status_id"]
-        )
 
 
 def test_the_schema_is_the_published_compliance_finding_class() -> None:
