@@ -161,6 +161,11 @@ def project_copy(destination: Path) -> Path:
         ignore=shutil.ignore_patterns(".venv*", "build", ".git", "*_cache", "__pycache__"),
     )
     (copy / ".venv").symlink_to(ROOT / ".venv")
+    # The linked environment must never be reinstalled from this copy (that would point
+    # the shared editable install at a temporary folder): its inputs are made older than
+    # its marker, also for the `make package` that `make deploy-org` runs itself.
+    for name in ("pyproject.toml", "requirements/dev.txt"):
+        os.utime(copy / name, (0, 0))
     site = Path(boto3.__file__).parent.parent
     shutil.copytree(site / "rdklib", copy / "build" / "rdklib" / "rdklib")
     pin = next(
@@ -183,9 +188,7 @@ def packaged_project(tmp_path_factory) -> Path:
     assert AWS_CLI.exists(), f"{AWS_CLI} is missing: run 'make venv' (requirements/awscli.txt)"
     project = project_copy(tmp_path_factory.mktemp("packaged"))
     packaging = subprocess.run(  # noqa: S603 - fixed argv
-        # -o: the linked environment is never reinstalled from the copy (that would point the
-        # shared editable install at this temporary folder).
-        ["make", "-s", "-C", str(project), "-o", ".venv/.installed", "package"],  # noqa: S607
+        ["make", "-s", "-C", str(project), "package"],  # noqa: S607 - make as the user runs it
         capture_output=True,
         text=True,
         check=False,
@@ -222,7 +225,7 @@ def deploy_org(
     }
     if via_make:
         # make -s deploy-org ARTIFACT_BUCKET=... as the user runs it.
-        command = ["make", "-s", "-C", str(project), "-o", ".venv/.installed", "deploy-org"]
+        command = ["make", "-s", "-C", str(project), "deploy-org"]
         command += [f"{name}={value}" for name, value in names.items()]
         script_env = {}
     else:
