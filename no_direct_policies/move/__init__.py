@@ -3,5 +3,5 @@
 ``plan`` is the pure planner (and the safety argument), ``iam_reads`` reads the
 state it plans from, ``executor`` performs the plan, ``request`` parses the
 helper Lambda's payload and runs the whole move; ``verify_script`` is the SSM
-document's verification step.
+documents' verification step (the move's and the undo's).
 """

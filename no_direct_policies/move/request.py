@@ -72,6 +72,7 @@ __all__ = [
     "lambda_handler",
     "move_user_policies",
     "perform_action",
+    "resolve_user",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -173,15 +174,20 @@ def _result(user_name: str, user_id: str, status: str, plan: Plan | None) -> dic
     }
 
 
+def resolve_user(
+    iam_client: IAMClient, user_id: str | None, user_name: str | None
+) -> tuple[str, str]:
+    """The user's name and ID, read from IAM by the one of them the payload gave."""
+    if user_name is not None:
+        return user_name, find_user_id(iam_client, user_name)
+    return find_user_name(iam_client, user_id or ""), user_id or ""
+
+
 def move_user_policies(
     iam_client: IAMClient, request: MoveRequest, *, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
     """Move the user's policies to groups (or only plan it, for a dry run); return the result."""
-    if request.user_name is not None:
-        user_name, user_id = request.user_name, find_user_id(iam_client, request.user_name)
-    else:
-        user_id = request.user_id or ""
-        user_name = find_user_name(iam_client, user_id)
+    user_name, user_id = resolve_user(iam_client, request.user_id, request.user_name)
     options = request.options
     user = _read_user(iam_client, user_name, user_id, options)
     if policies_to_move(user, options) == ((), ()):

@@ -33,11 +33,10 @@ from typing import TYPE_CHECKING, Any
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from no_direct_policies.move.executor import VERIFY_DELAYS  # the move's read-back schedule
 from no_direct_policies.move.iam_reads import (
     attached_user_policy_arns,
     error_code,
-    find_user_id,
-    find_user_name,
     user_id_of,
     user_inline_policies,
 )
@@ -50,7 +49,7 @@ from no_direct_policies.move.plan import (
     RemediationStopped,
     UserState,
 )
-from no_direct_policies.move.request import new_iam_client, parse_payload
+from no_direct_policies.move.request import new_iam_client, parse_payload, resolve_user
 from no_direct_policies.move.undo_plan import UndoPlan, UndoQuotas, plan_undo
 
 if TYPE_CHECKING:
@@ -58,7 +57,6 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the undo
-VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes consistent
 
 RESTORED, NOTHING_TO_RESTORE, PLANNED = "RESTORED", "NOTHING_TO_RESTORE", "PLANNED"
 UNDO_PAYLOAD_KEYS = ("IAMResourceId", "UserName", "DryRun", "GroupPath")
@@ -382,11 +380,7 @@ def restore_user_policies(
     iam_client: IAMClient, request: UndoRequest, *, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
     """Undo the move for the user (or only plan it, for a dry run); return the result."""
-    if request.user_name is not None:
-        user_name, user_id = request.user_name, find_user_id(iam_client, request.user_name)
-    else:
-        user_id = request.user_id or ""
-        user_name = find_user_name(iam_client, user_id)
+    user_name, user_id = resolve_user(iam_client, request.user_id, request.user_name)
     try:
         user, quotas = read_undo_state(iam_client, user_name, user_id, request.group_path)
     except ClientError as error:

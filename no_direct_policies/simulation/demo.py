@@ -197,16 +197,23 @@ def run(printer: _Printer) -> int:
     _show_iam_state(printer, iam)
     problems = demo_seed.end_state_problems(iam, before, final)
     printer.heading("Checks")
+    if not _report_checks(
+        printer,
+        problems,
+        ": no user lost or gained a policy, no non-exempt policy is attached to a user,"
+        " every group is within its quota, and the rule reports no NON_COMPLIANT user.",
+    ):
+        return 1
+    return undo_one_user(printer, iam, names, before)
+
+
+def _report_checks(printer: _Printer, problems: list[str], passed: str) -> bool:
+    """Print each problem as FAILED, or OK and ``passed`` when there is none; True if none."""
     for problem in problems:
         printer.line(output.paint(f"FAILED: {problem}", "NON_COMPLIANT", printer.colour))
-    if problems:
-        return 1
-    printer.line(
-        output.paint("OK", "COMPLIANT", printer.colour)
-        + ": no user lost or gained a policy, no non-exempt policy is attached to a user,"
-        + " every group is within its quota, and the rule reports no NON_COMPLIANT user."
-    )
-    return undo_one_user(printer, iam, names, before)
+    if not problems:
+        printer.line(output.paint("OK", "COMPLIANT", printer.colour) + passed)
+    return not problems
 
 
 UNDONE_USER = "john"
@@ -244,16 +251,11 @@ def undo_one_user(
     for member in members:
         if demo_seed.effective_policies(iam, member) != before[member]:
             problems.append(f"{member} lost or gained a policy with the undo")
-    for problem in problems:
-        printer.line(output.paint(f"FAILED: {problem}", "NON_COMPLIANT", printer.colour))
-    if problems:
-        return 1
-    printer.line(
-        output.paint("OK", "COMPLIANT", printer.colour)
-        + f": {UNDONE_USER} has its policies attached directly again, nothing lost or gained;"
-        + f" {name} still serves {', '.join(members)}."
+    passed = (
+        f": {UNDONE_USER} has its policies attached directly again, nothing lost or gained;"
+        f" {name} still serves {', '.join(members)}."
     )
-    return 0
+    return 0 if _report_checks(printer, problems, passed) else 1
 
 
 def main(stream: TextIO | None = None) -> int:

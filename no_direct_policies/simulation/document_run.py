@@ -88,16 +88,7 @@ def remediate_resource(
     document = yaml.safe_load(DOCUMENT_PATH.read_text(encoding="utf-8"))
     configured = remediation_parameters(resource_id)
     parameters = {**configured, **(overrides or {})}
-    steps: list[str] = []
-    outputs = run_document(
-        document,
-        parameters,
-        # The function deployed is the one the remediation configuration names.
-        invoke_lambda=_helper_invoker(configured["HelperFunctionName"]),
-        clients={"iam": iam_client},
-        trace=steps,
-    )
-    return RemediationRun(steps, json.loads(outputs["MoveUserPolicies.Payload"]))
+    return _run(document, parameters, configured, iam_client, "MoveUserPolicies")
 
 
 def restore_resource(
@@ -112,12 +103,24 @@ def restore_resource(
     configured = remediation_parameters(resource_id)
     shared = {name: value for name, value in configured.items() if name in document["parameters"]}
     parameters = {**shared, **(overrides or {})}
+    return _run(document, parameters, configured, iam_client, "RestoreUserPolicies")
+
+
+def _run(
+    document: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    configured: Mapping[str, Any],
+    iam_client: Any,
+    helper_step: str,
+) -> RemediationRun:
+    """Run the document; its result is what the helper's step ``helper_step`` returned."""
     steps: list[str] = []
     outputs = run_document(
         document,
         parameters,
+        # The function deployed is the one the remediation configuration names.
         invoke_lambda=_helper_invoker(configured["HelperFunctionName"]),
         clients={"iam": iam_client},
         trace=steps,
     )
-    return RemediationRun(steps, json.loads(outputs["RestoreUserPolicies.Payload"]))
+    return RemediationRun(steps, json.loads(outputs[f"{helper_step}.Payload"]))

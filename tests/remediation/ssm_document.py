@@ -29,3 +29,10 @@ def invoke_helper(function_name: str, payload: dict[str, Any]) -> dict[str, Any]
     """Lambda's part: the helper's real handler, in-process (moto runs no Lambda code)."""
     assert function_name == "MoveIAMUserPoliciesToGroup"
     return lambda_handler(payload, None)
+
+
+def without_permission(script: str, permission: str) -> str:
+    """A verify script whose ``REQUIRED_PERMISSIONS`` lacks ``permission``."""
+    line = f'    "{permission}",\n'
+    assert script.count(line) == 1, f"{permission} is not one line of REQUIRED_PERMISSIONS"
+    return script.replace(line, "")

@@ -15,15 +15,19 @@ from remediation_helpers import (
     iam_snapshot,
     remediate,
 )
-from ssm_document import ROOT, load_document
+from ssm_document import ROLE, ROOT, load_document, without_permission
 
-from no_direct_policies.move import restore_verify_script
+from no_direct_policies.move import operation, verify_script
 from no_direct_policies.move.undo import parse_undo_payload, restore_user_policies
 from no_direct_policies.simulation.document_run import remediate_resource, restore_resource
-from no_direct_policies.simulation.document_runner import StepFailed, validate_document
+from no_direct_policies.simulation.document_runner import (
+    StepFailed,
+    run_document,
+    validate_document,
+)
 
 RESTORE_PATH = ROOT / "remediation" / "RestoreIAMUserPoliciesFromGroups.yaml"
-SCRIPT_PATH = ROOT / "no_direct_policies" / "move" / "restore_verify_script.py"
+SCRIPT_PATH = ROOT / "no_direct_policies" / "move" / "verify_script.py"
 ALL_STEPS = ["RestoreUserPolicies", "ReadHelperResult", "VerifyPoliciesRestored"]
 
 
@@ -98,12 +102,40 @@ def test_verification_fails_when_a_policy_is_not_attached(iam, make_user):
         "GroupPath": "/config-remediation/",
     }
     with pytest.raises(RuntimeError, match=f"Not attached directly to user john: {READ_ONLY}"):
-        restore_verify_script.verify_policies_restored(events, None)
+        verify_script.verify_policies_restored(events, None)
+
+
+def _verify_step(document: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in document["mainSteps"] if s["name"] == "VerifyPoliciesRestored"]
+    return step
 
 
 def test_the_verify_step_is_the_module_byte_for_byte():
-    (step,) = [s for s in _restore_document()["mainSteps"] if s["name"] == "VerifyPoliciesRestored"]
+    step = _verify_step(_restore_document())
     assert step["inputs"]["Script"] == SCRIPT_PATH.read_text(encoding="utf-8")
+    assert step["inputs"]["Handler"] == verify_script.verify_policies_restored.__name__
+
+
+def _invoke_helper(function_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return operation.lambda_handler(payload, None)
+
+
+def test_verify_calls_are_the_required_permissions_the_undo_uses(iam, make_user):
+    """Dropping one of the undo's calls from the grant fails its verify step AccessDenied."""
+    undo_calls = ["iam:GetUser", "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser"]
+    assert set(undo_calls) <= set(verify_script.REQUIRED_PERMISSIONS)
+    john = make_user("john", [S3_FULL])["UserId"]
+    remediate_resource(iam, john)
+    parameters = {"AutomationAssumeRole": ROLE, "IAMResourceId": john}
+    for permission in undo_calls:
+        reduced = _restore_document()
+        inputs = _verify_step(reduced)["inputs"]
+        inputs["Script"] = without_permission(inputs["Script"], permission)
+        with pytest.raises(StepFailed, match=f"AccessDenied.*not granted {permission}"):
+            run_document(reduced, parameters, invoke_lambda=_invoke_helper)
+
+    outputs = run_document(_restore_document(), parameters, invoke_lambda=_invoke_helper)
+    assert outputs["VerifyPoliciesRestored.Verification"] == "POLICIES_RESTORED"
 
 
 def test_parameters_are_the_moves_with_the_same_patterns_and_defaults():

@@ -23,13 +23,12 @@ Checked by hand with AWS's document simulator, @cdklabs/cdk-ssm-documents 0.0.74
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
 import yaml
 from remediation_helpers import CHANGE_PASSWORD, LIST_BUCKETS, S3_FULL
-from ssm_document import ROOT, invoke_helper, load_document
+from ssm_document import ROOT, invoke_helper, load_document, without_permission
 
 from no_direct_policies.move import verify_script as script
 from no_direct_policies.simulation.document_runner import StepFailed, run_document
@@ -135,19 +134,21 @@ def test_client_retries_throttling_in_standard_mode(iam, make_user, monkeypatch)
     assert made[0].meta.config.retries == {"mode": "standard", "total_max_attempts": 10}
 
 
-def test_calls_are_exactly_the_required_permissions(iam, make_user):
+# The calls of the move's check; the undo's are tested with its document.
+MOVE_CALLS = ["iam:GetUser", "iam:ListAttachedUserPolicies", "iam:ListUserPolicies"]
+
+
+def test_calls_are_the_required_permissions_the_move_uses(iam, make_user):
     """In the runner a call outside REQUIRED_PERMISSIONS is AccessDenied, so this run proves
-    the grant suffices; dropping one permission proves each is used."""
+    the grant suffices; dropping one permission proves each of the move's calls is used."""
+    assert set(MOVE_CALLS) <= set(script.REQUIRED_PERMISSIONS)
     user = make_user("John", [S3_FULL], inline={"list-buckets": LIST_BUCKETS})
     parameters = {**PARAMETERS, "IAMResourceId": user["UserId"], "MoveInlinePolicies": True}
     document = load_document()
-    for permission in script.REQUIRED_PERMISSIONS:
+    for permission in MOVE_CALLS:
         reduced = copy.deepcopy(document)
         inputs = _verify_step(reduced)["inputs"]
-        granted = [p for p in script.REQUIRED_PERMISSIONS if p != permission]
-        inputs["Script"] = inputs["Script"].replace(
-            json.dumps(script.REQUIRED_PERMISSIONS), json.dumps(granted)
-        )
+        inputs["Script"] = without_permission(inputs["Script"], permission)
         with pytest.raises(StepFailed, match=f"AccessDenied.*not granted {permission}"):
             run_document(reduced, parameters, invoke_lambda=invoke_helper)
 
