@@ -104,13 +104,17 @@ def remediate_user(
     try:
         return move_user_policies(iam_client, request)
     except RemediationError as error:
-        outcome = STOPPED if isinstance(error, RemediationStopped) else REFUSED
-        return {
-            "UserName": user.user_name,
-            "UserId": user.user_id,
-            "Outcome": outcome,
-            "Error": getattr(error, "reason", str(error)),  # the Outcome names the kind
-        }
+        return failure_outcome(user, error)
+
+
+def failure_outcome(user: UserPolicies, error: RemediationError) -> dict[str, Any]:
+    """A user's outcome when the helper refused it or stopped part-way (the move or the undo)."""
+    return {
+        "UserName": user.user_name,
+        "UserId": user.user_id,
+        "Outcome": STOPPED if isinstance(error, RemediationStopped) else REFUSED,
+        "Error": getattr(error, "reason", str(error)),  # the Outcome names the kind
+    }
 
 
 def plan_picture(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -81,8 +81,8 @@ def _named_users(client: IAMClient, names: list[str]) -> list[UserPolicies]:
 
 def undo_user(client: IAMClient, user: UserPolicies, args: argparse.Namespace) -> dict[str, Any]:
     """The undo's result for one user, or ``{"UserName", "UserId", "Outcome", "Error"}``."""
-    from no_direct_policies.cli.remediate import REFUSED, STOPPED  # noqa: PLC0415
-    from no_direct_policies.move.plan import RemediationError, RemediationStopped  # noqa: PLC0415
+    from no_direct_policies.cli.remediate import failure_outcome  # noqa: PLC0415
+    from no_direct_policies.move.plan import RemediationError  # noqa: PLC0415
     from no_direct_policies.move.undo import (  # noqa: PLC0415
         parse_undo_payload,
         restore_user_policies,
@@ -91,13 +91,7 @@ def undo_user(client: IAMClient, user: UserPolicies, args: argparse.Namespace) -
     try:
         return restore_user_policies(client, parse_undo_payload(_payload(user.user_name, args)))
     except RemediationError as error:
-        outcome = STOPPED if isinstance(error, RemediationStopped) else REFUSED
-        return {
-            "UserName": user.user_name,
-            "UserId": user.user_id,
-            "Outcome": outcome,
-            "Error": getattr(error, "reason", str(error)),
-        }
+        return failure_outcome(user, error)
 
 
 def run_undo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

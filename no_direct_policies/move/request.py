@@ -234,12 +234,20 @@ def _read_user(
             remediation_path=options.group_path,
         )
     except ClientError as error:
-        if error_code(error) != "NoSuchEntity" or user_id_of(iam_client, user_name) is not None:
-            raise
-        raise RemediationRefused(
-            f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed (if it "
-            "was renamed, run the remediation again for its ID)."
+        raise user_gone(
+            iam_client, error, user_name, user_id, "(if it was renamed, run it again for its ID)"
         ) from error
+
+
+def user_gone(
+    iam_client: IAMClient, error: ClientError, user_name: str, user_id: str, what_next: str
+) -> RemediationRefused:
+    """The refusal for a user that vanished before any change; re-raises any other error."""
+    if error_code(error) != "NoSuchEntity" or user_id_of(iam_client, user_name) is not None:
+        raise error
+    return RemediationRefused(
+        f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed {what_next}."
+    )
 
 
 def _plan(

@@ -49,7 +49,12 @@ from no_direct_policies.move.plan import (
     RemediationStopped,
     UserState,
 )
-from no_direct_policies.move.request import new_iam_client, parse_payload, resolve_user
+from no_direct_policies.move.request import (
+    new_iam_client,
+    parse_payload,
+    resolve_user,
+    user_gone,
+)
 from no_direct_policies.move.undo_plan import UndoPlan, UndoQuotas, plan_undo
 
 if TYPE_CHECKING:
@@ -384,12 +389,8 @@ def restore_user_policies(
     try:
         user, quotas = read_undo_state(iam_client, user_name, user_id, request.group_path)
     except ClientError as error:
-        if error_code(error) != "NoSuchEntity" or user_id_of(iam_client, user_name) is not None:
-            raise
-        raise RemediationRefused(
-            f"IAM user {user_name} ({user_id}) no longer exists. Nothing was changed and "
-            "nothing is left to undo."
-        ) from error
+        gone = user_gone(iam_client, error, user_name, user_id, "and nothing is left to undo")
+        raise gone from error
     if quotas is None:
         return _result(user_name, user_id, NOTHING_TO_RESTORE, None)
     plan = plan_undo(user, quotas, request.group_path)
