@@ -101,10 +101,22 @@ def resolve(args: argparse.Namespace) -> tuple[list[Account], dict[str, str]]:
             "--exclude-accounts narrows --org: add --org, or list the accounts with --accounts",
             EXIT_USAGE,
         )
+    if args.accounts and not only:
+        raise CommandError(
+            f"--accounts holds no account ID ({args.accounts[:20]!r}): give comma-separated "
+            "account IDs, e.g. 111111111111,222222222222",
+            EXIT_USAGE,
+        )
     if not args.org:
         return [Account(account_id) for account_id in only], {}
     listed = organization.list_accounts(aws_client("organizations", **connection(args)))
     chosen, missing = organization.select_accounts(listed, only, exclude)
+    if not chosen and not missing:
+        raise CommandError(
+            f"no account left to {args.command}: the Organization lists {len(listed)} active "
+            "accounts and --accounts / --exclude-accounts leave none of them; check both",
+            EXIT_USAGE,
+        )
     return chosen, {account.account_id: reason for account, reason in missing}
 
 

@@ -82,7 +82,11 @@ def run_audit(
     lock = threading.Lock()
     progress = Progress(stderr, "reading IAM users", unit="users")
 
+    wanted, seen = set(args.user), set[str]()
+
     def emit(finding: Finding, sender: SecurityHubSender | None = None) -> None:
+        if finding.user_name in wanted:
+            seen.add(finding.user_name)
         if not keep(finding):
             return
         with lock:
@@ -122,7 +126,20 @@ def run_audit(
     report.close(statuses)
     if failures:
         return EXIT_ACCOUNTS_FAILED
+    _check_users_found(args.user, seen, several=statuses is not None or bool(args.aggregator))
     return EXIT_NONCOMPLIANT if report.counts["NON_COMPLIANT"] else EXIT_OK
+
+
+def _check_users_found(names: list[str], seen: set[str], *, several: bool) -> None:
+    """A ``--user`` that named no user read is a usage error (a typo must not pass as green)."""
+    missing = [name for name in dict.fromkeys(names) if name not in seen]
+    if missing:
+        where = "in any account audited" if several else "in this account"
+        raise CommandError(
+            f"no IAM user named {', '.join(repr(name) for name in missing)} {where}: "
+            "check --user (user names are case-sensitive)",
+            EXIT_USAGE,
+        )
 
 
 def _flush(sender: SecurityHubSender | None, stderr: TextIO, where: str = "") -> None:

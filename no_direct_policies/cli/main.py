@@ -357,7 +357,8 @@ def main(
     argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """Run one command; returns the exit code (see the module docstring)."""
-    stderr = stderr or sys.stderr
+    # stderr closed (file descriptor 2): errors are dropped, never mixed into the report
+    stderr = stderr or sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - lives for the run
     previous = _install_sigterm()
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
