@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from no_direct_policies.cli.errors import EXIT_USAGE, CommandError
 from no_direct_policies.findings.model import COMPLIANCE_TYPES, Finding
 
 RESOURCE_TYPE = "AWS::IAM::User"
@@ -29,6 +30,51 @@ def rule_locations(config: Any, aggregator: str, rule_name: str) -> list[tuple[s
             if entry.get("ConfigRuleName") == rule_name:
                 locations.add((str(entry["AccountId"]), str(entry["AwsRegion"])))
     return sorted(locations)
+
+
+def rule_names(config: Any, aggregator: str) -> list[str]:
+    """The names of every rule the aggregator holds a compliance for, sorted."""
+    names = set()
+    paginator = config.get_paginator("describe_aggregate_compliance_by_config_rules")
+    for page in paginator.paginate(ConfigurationAggregatorName=aggregator):
+        for entry in page.get("AggregateComplianceByConfigRules") or ():
+            if entry.get("ConfigRuleName"):
+                names.add(str(entry["ConfigRuleName"]))
+    return sorted(names)
+
+
+def find_rule(
+    config: Any, aggregator: str, rule_name: str, on_note: Callable[[str], None]
+) -> tuple[str, list[tuple[str, str]]]:
+    """The deployed rule's name and its (account, region) pairs.
+
+    A conformance pack deploys the rule under a suffixed name
+    (``IAM_USER_NO_DIRECT_POLICIES-conformance-pack-...``): when no rule is named
+    ``rule_name`` exactly, the single one whose name starts with it is used (told
+    through ``on_note``). None, or several: a usage error naming them.
+    """
+    locations = rule_locations(config, aggregator, rule_name)
+    if locations:
+        return rule_name, locations
+    candidates = [name for name in rule_names(config, aggregator) if name.startswith(rule_name)]
+    if len(candidates) == 1:
+        on_note(
+            f"audit: the aggregator {aggregator} has no rule named {rule_name}; "
+            f"reading {candidates[0]} (pass --rule-name to choose)"
+        )
+        return candidates[0], rule_locations(config, aggregator, candidates[0])
+    if candidates:
+        raise CommandError(
+            f"the aggregator {aggregator} has no rule named {rule_name} but "
+            f"{len(candidates)} whose name starts with it: {', '.join(candidates)}; "
+            "choose one with --rule-name",
+            EXIT_USAGE,
+        )
+    raise CommandError(
+        f"the aggregator {aggregator} has no rule named {rule_name}: check --rule-name "
+        "(a conformance pack suffixes the name) and --aggregator",
+        EXIT_USAGE,
+    )
 
 
 def _user_names(config: Any, aggregator: str, account_id: str, region: str) -> dict[str, str]:
@@ -50,12 +96,15 @@ def iter_findings(
     aggregator: str,
     rule_name: str,
     on_location: Callable[[int, int], None] | None = None,
+    locations: list[tuple[str, str]] | None = None,
 ) -> Iterator[Finding]:
     """Every IAM user verdict the aggregator holds for ``rule_name``.
 
-    ``on_location(done, total)`` runs after each account and region.
+    ``on_location(done, total)`` runs after each account and region; ``locations``
+    (from ``find_rule``) saves listing them again.
     """
-    locations = rule_locations(config, aggregator, rule_name)
+    if locations is None:
+        locations = rule_locations(config, aggregator, rule_name)
     paginator = config.get_paginator("get_aggregate_compliance_details_by_config_rule")
     for done, (account_id, region) in enumerate(locations, start=1):
         names = _user_names(config, aggregator, account_id, region)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from no_direct_policies.cli import accounts, aggregator, audit, organization
 from no_direct_policies.cli.clients import aws_client
 from no_direct_policies.cli.errors import (
     EXIT_ACCOUNTS_FAILED,
+    EXIT_AWS_ERROR,
     EXIT_NONCOMPLIANT,
     EXIT_OK,
     EXIT_USAGE,
@@ -26,7 +27,12 @@ from no_direct_policies.cli.output import use_colour
 from no_direct_policies.cli.progress import Progress
 from no_direct_policies.cli.report import AuditReport, table_width
 from no_direct_policies.compliance import RuleOptions
-from no_direct_policies.findings.asff import BATCH_SIZE, send_to_security_hub, to_asff
+from no_direct_policies.findings.asff import (
+    BATCH_SIZE,
+    SecurityHubImportError,
+    send_to_security_hub,
+    to_asff,
+)
 from no_direct_policies.findings.model import Finding
 
 
@@ -37,6 +43,7 @@ class SecurityHubSender:
         self.client = client
         self.batch: list[dict[str, Any]] = []
         self.sent = 0
+        self.error: SecurityHubImportError | None = None  # the first refusal, kept
 
     def add(self, finding: Finding) -> None:
         self.batch.append(to_asff(finding))
@@ -44,9 +51,15 @@ class SecurityHubSender:
             self.flush()
 
     def flush(self) -> None:
+        """Send the batch. Findings Security Hub refused are kept in ``error`` (the audit
+        goes on and its report ends whole); an AWS error propagates."""
         if self.batch:
-            self.sent += send_to_security_hub(self.client, self.batch)
-            self.batch = []
+            batch, self.batch = self.batch, []
+            try:
+                self.sent += send_to_security_hub(self.client, batch)
+            except SecurityHubImportError as error:
+                self.sent += error.imported
+                self.error = self.error or error
 
 
 def finding_filter(args: argparse.Namespace) -> Callable[[Finding], bool]:
@@ -97,37 +110,67 @@ def run_audit(
 
     statuses = None
     failures: dict[str, str] = {}
-    if args.aggregator:
-        config = aws_client("config", **accounts.connection(args))
-        progress = Progress(stderr, "reading the aggregator", unit="accounts and regions")
-        located = aggregator.iter_findings(
-            config,
-            args.aggregator,
-            args.rule_name,
-            on_location=lambda done, total: progress.update(done=done),
-        )
-        for finding in located:
-            emit(finding)
-    elif accounts.wants_accounts(args):
-        statuses, failures = _audit_accounts(args, options, emit, stderr)
-    else:
-        sender = None
-        if args.send_to_security_hub:
-            sender = SecurityHubSender(aws_client("securityhub", **accounts.connection(args)))
-        for _, finding in audit.iter_findings(
-            iam_client,
-            options,
-            region=accounts.region(args),
-            on_page=lambda users: progress.update(done=users),
-        ):
-            emit(finding, sender)
-        _flush(sender, stderr)
+    refused: dict[str, str] = {}  # account ("" alone) -> why Security Hub refused findings
+    try:
+        if args.aggregator:
+            config = aws_client("config", **accounts.connection(args))
+            rule_name, locations = aggregator.find_rule(
+                config,
+                args.aggregator,
+                args.rule_name,
+                on_note=lambda note: print(note, file=stderr, flush=True),
+            )
+            progress = Progress(stderr, "reading the aggregator", unit="accounts and regions")
+            located = aggregator.iter_findings(
+                config,
+                args.aggregator,
+                rule_name,
+                on_location=lambda done, total: progress.update(done=done),
+                locations=locations,
+            )
+            for finding in located:
+                emit(finding)
+        elif accounts.wants_accounts(args):
+            statuses, failures = _audit_accounts(args, options, emit, refused, stderr)
+        else:
+            sender = None
+            if args.send_to_security_hub:
+                sender = SecurityHubSender(aws_client("securityhub", **accounts.connection(args)))
+            for _, finding in audit.iter_findings(
+                iam_client,
+                options,
+                region=accounts.region(args),
+                on_page=lambda users: progress.update(done=users),
+            ):
+                emit(finding, sender)
+            _flush(sender, refused, stderr)
+    except BaseException:
+        progress.close()
+        report.abort()  # a JSON document written so far still parses
+        raise
     progress.close()
     report.close(statuses)
     if failures:
         return EXIT_ACCOUNTS_FAILED
+    if refused:
+        raise _import_failure(refused)
     _check_users_found(args.user, seen, several=statuses is not None or bool(args.aggregator))
     return EXIT_NONCOMPLIANT if report.counts["NON_COMPLIANT"] else EXIT_OK
+
+
+def _import_failure(refused: Mapping[str, str]) -> CommandError:
+    """Exit 3 once the report is whole: Security Hub refused some findings."""
+    if list(refused) == [""]:
+        return CommandError(
+            f"{refused['']}: check the findings' account has Security Hub enabled",
+            EXIT_AWS_ERROR,
+        )
+    return CommandError(
+        f"Security Hub refused findings of {len(refused)} accounts "
+        f"({', '.join(sorted(refused))}; each named above): the audit of these accounts "
+        "is in the report, their import is not complete",
+        EXIT_AWS_ERROR,
+    )
 
 
 def _check_users_found(names: list[str], seen: set[str], *, several: bool) -> None:
@@ -142,16 +185,34 @@ def _check_users_found(names: list[str], seen: set[str], *, several: bool) -> No
         )
 
 
-def _flush(sender: SecurityHubSender | None, stderr: TextIO, where: str = "") -> None:
-    if sender is not None:
-        sender.flush()
-        print(f"audit: {sender.sent} findings imported into Security Hub{where}", file=stderr)
+def _flush(
+    sender: SecurityHubSender | None,
+    refused: dict[str, str],
+    stderr: TextIO,
+    account_id: str = "",
+) -> None:
+    """Send the last batch; say how many were imported, and keep a refusal in ``refused``."""
+    if sender is None:
+        return
+    sender.flush()
+    where = f" of account {account_id}" if account_id else ""
+    print(f"audit: {sender.sent} findings imported into Security Hub{where}", file=stderr)
+    if sender.error is not None:
+        refused[account_id] = str(sender.error)
+        if account_id:
+            print(
+                f"error: account {account_id}: audited, but its Security Hub import failed: "
+                f"{sender.error}",
+                file=stderr,
+                flush=True,
+            )
 
 
 def _audit_accounts(
     args: argparse.Namespace,
     options: RuleOptions,
     emit: Callable[[Finding, SecurityHubSender | None], None],
+    refused: dict[str, str],
     stderr: TextIO,
 ) -> tuple[list[dict[str, str]], dict[str, str]]:
     targets, failures = accounts.resolve(args)
@@ -178,7 +239,7 @@ def _audit_accounts(
             iam, options, account_id=account.account_id, region=region, on_page=on_page
         ):
             emit(finding, sender)
-        _flush(sender, stderr, f" of account {account.account_id}")
+        _flush(sender, refused, stderr, account.account_id)
 
     def on_done(account: Account, reason: str | None) -> None:
         progress.update(advance=1)
@@ -188,4 +249,8 @@ def _audit_accounts(
 
     failures.update(organization.for_each_account(targets, job, jobs=args.jobs, on_done=on_done))
     progress.close()
-    return accounts.account_statuses(targets, failures), failures
+    statuses = accounts.account_statuses(targets, failures)
+    for status in statuses:
+        if status["AccountId"] in refused:
+            status["SecurityHubImportError"] = refused[status["AccountId"]]
+    return statuses, failures

@@ -13,6 +13,7 @@ carries the full text.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -71,6 +72,7 @@ class AuditReport:
         self.kept: list[Finding] = []  # junit and html only
         self.written = 0
         self.started = False
+        self.closed = False
         user_width = min(64, _USER + max(0, width - TABLE_WIDTH))
         self.widths = (_ACCOUNT, user_width, _VERDICT, _USER_ID)
         self.wrap = textwrap.TextWrapper(
@@ -157,9 +159,25 @@ class AuditReport:
             text += f", {failed_accounts} could not be audited"
         return text
 
+    def abort(self) -> None:
+        """The run failed part-way: end a JSON document already opened, so that what was
+        written still parses (JSON says ``"Incomplete": true``); other formats stop as they are.
+        A failure to write is left to the error already on its way."""
+        if not self.started or self.closed or self.format not in ("json", "ocsf", "asff"):
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            if self.format == "json":
+                self._write("\n  ]," if self.written else "],")
+                body = json.dumps({"Summary": self.counts, "Incomplete": True}, indent=2)
+                self._write("\n" + body[2:] + "\n")
+            else:
+                self._write("\n]\n" if self.written else "]\n")
+
     def close(self, accounts: Sequence[Mapping[str, str]] | None = None) -> None:
         """End the document. ``accounts``: each account's status (multi-account runs)."""
         self.start()
+        self.closed = True
         failed = sum(1 for account in accounts or () if account.get("Status") == "FAILED")
         if self.format == "table":
             self._write(f"\n{self.summary(failed)}\n")

@@ -51,7 +51,12 @@ _MAPPING: dict[str, tuple[str, str, str]] = {
 
 
 class SecurityHubImportError(RuntimeError):
-    """Security Hub refused some of the findings of a ``BatchImportFindings`` call."""
+    """Security Hub refused some of the findings of a ``BatchImportFindings`` call;
+    ``imported`` says how many it took."""
+
+    def __init__(self, message: str, imported: int = 0) -> None:
+        super().__init__(message)
+        self.imported = imported
 
 
 def product_arn(partition: str, region: str, account_id: str) -> str:
@@ -94,15 +99,17 @@ def _user_details(finding: Finding) -> dict[str, Any]:
 def to_asff(finding: Finding) -> dict[str, Any]:
     """One ASFF finding for ``finding``.
 
-    Raises ``ValueError`` when the finding lacks what ASFF requires to place
-    it: an account ID, a region, and a user ARN or name.
+    The user is named by its name, else its ARN, else its ID (Config's view, from
+    an aggregator, may know a user only by its ID). Raises ``ValueError`` when the
+    finding lacks what ASFF requires to place it: an account ID, a region, and a
+    user name, ARN or ID.
     """
     missing = [
         label
         for label, value in (
             ("account_id", finding.account_id),
             ("region", finding.region),
-            ("arn or user_name", finding.arn or finding.user_name),
+            ("user_name, arn or user_id", f"{finding.user_name} {finding.arn} {finding.user_id}"),
         )
         if not _non_empty(value)
     ]
@@ -111,7 +118,9 @@ def to_asff(finding: Finding) -> dict[str, Any]:
     compliance_status, severity, workflow = _MAPPING[finding.compliance_type]
     partition = partition_of(finding.arn, finding.region)
     when = iso_z(finding.evaluated_at)
-    subject = finding.user_name or finding.arn
+    subject = next(
+        text for text in (finding.user_name, finding.arn, finding.user_id) if _non_empty(text)
+    )
     description = _clip(
         finding.annotation
         if _non_empty(finding.annotation)
@@ -193,6 +202,7 @@ def send_to_security_hub(client: Any, asff_findings: Sequence[dict[str, Any]]) -
         raise SecurityHubImportError(
             f"Security Hub refused {len(failed)} of {len(asff_findings)} findings; first: "
             f"{first.get('Id', '?')}: {first.get('ErrorCode', '?')}: "
-            f"{first.get('ErrorMessage', '?')}"
+            f"{first.get('ErrorMessage', '?')}",
+            imported,
         )
     return imported

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from cli_support import S3_FULL, run_cli
 
-from no_direct_policies.cli import accounts
+from no_direct_policies.cli import accounts, audit_command
 from no_direct_policies.cli.main import main
 from no_direct_policies.cli.organization import Account
 
@@ -68,3 +70,172 @@ def test_errors_with_stderr_closed_stay_out_of_the_report(monkeypatch, capsys):
 
     assert code == 2
     assert capsys.readouterr().out == ""
+
+
+class _PartlyRefusingHub:
+    """A Security Hub that refuses the first finding of every import."""
+
+    def batch_import_findings(self, Findings):
+        return {
+            "SuccessCount": len(Findings) - 1,
+            "FailedCount": 1,
+            "FailedFindings": [{"Id": Findings[0]["Id"], "ErrorCode": "X", "ErrorMessage": "m"}],
+        }
+
+
+def test_security_hub_partial_failure_keeps_the_asff_report_whole(iam, make_user, monkeypatch):
+    make_user("john", S3_FULL)
+    make_user("ann")
+    real = audit_command.aws_client
+
+    def client(service, **options):
+        return _PartlyRefusingHub() if service == "securityhub" else real(service, **options)
+
+    monkeypatch.setattr(audit_command, "aws_client", client)
+
+    run = run_cli("audit", "--format", "asff", "--send-to-security-hub")
+
+    assert run.code == 3
+    assert len(json.loads(run.stdout)) == 2  # the report is whole and parses
+    assert "audit: 1 findings imported into Security Hub\n" in run.stderr
+    assert "Security Hub refused 1 of 2 findings" in run.stderr
+
+
+def test_org_account_whose_import_partly_failed_is_audited_not_failed(iam, make_user, monkeypatch):
+    make_user("john", S3_FULL)
+    monkeypatch.setattr(
+        accounts.organization, "list_accounts", lambda client: [Account("123456789012", "dev")]
+    )
+    monkeypatch.setattr(
+        accounts,
+        "account_client",
+        lambda service, account, args, sts: (
+            _PartlyRefusingHub() if service == "securityhub" else iam
+        ),
+    )
+
+    run = run_cli("audit", "--org", "--format", "asff", "--send-to-security-hub")
+
+    assert run.code == 3
+    assert len(json.loads(run.stdout)) == 1
+    assert "account 123456789012: audited, but its Security Hub import failed" in run.stderr
+    assert "could not be audited" not in run.stderr
+    assert "Security Hub refused findings of 1 accounts (123456789012" in run.stderr
+
+
+def test_a_json_report_cut_by_an_error_still_parses(iam, make_user, monkeypatch):
+    make_user("john", S3_FULL)
+    make_user("ann")
+    real = audit_command.audit.iter_findings
+
+    def failing(*args, **kwargs):
+        iterator = real(*args, **kwargs)
+        yield next(iterator)
+        raise audit_command.SecurityHubImportError("boom")  # any AWS error part-way
+
+    monkeypatch.setattr(audit_command.audit, "iter_findings", failing)
+
+    for fmt, users in (("json", lambda doc: doc["Users"]), ("asff", lambda doc: doc)):
+        run = run_cli("audit", "--format", fmt)
+        assert run.code == 3
+        document = json.loads(run.stdout)
+        assert len(users(document)) == 1
+        if fmt == "json":
+            assert document["Incomplete"] is True
+
+
+DEPLOYED = "IAM_USER_NO_DIRECT_POLICIES-conformance-pack-abc123"
+
+
+class _AggregatorConfig:
+    """An aggregator whose rules are ``rules`` (a conformance pack suffixes the name)."""
+
+    def __init__(self, rules=(DEPLOYED,), name_missing=False):
+        self.rules, self.name_missing = rules, name_missing
+
+    def get_paginator(self, operation):
+        return _Pages(self, operation)
+
+
+class _Pages:
+    def __init__(self, config, operation):
+        self.config, self.operation = config, operation
+
+    def paginate(self, **request):
+        if self.operation == "describe_aggregate_compliance_by_config_rules":
+            wanted = request.get("Filters", {}).get("ConfigRuleName")
+            rules = [rule for rule in self.config.rules if wanted in (None, rule)]
+            yield {
+                "AggregateComplianceByConfigRules": [
+                    {"ConfigRuleName": rule, "AccountId": "111111111111", "AwsRegion": "us-east-1"}
+                    for rule in rules
+                ]
+            }
+        elif self.operation == "list_aggregate_discovered_resources":
+            named = (
+                []
+                if self.config.name_missing
+                else [{"ResourceId": "AIDAX", "ResourceName": "john"}]
+            )
+            yield {"ResourceIdentifiers": named}
+        else:
+            assert request["ConfigRuleName"] in self.config.rules
+            yield {
+                "AggregateEvaluationResults": [
+                    {
+                        "EvaluationResultIdentifier": {
+                            "EvaluationResultQualifier": {
+                                "ResourceType": "AWS::IAM::User",
+                                "ResourceId": "AIDAX",
+                            }
+                        },
+                        "ComplianceType": "NON_COMPLIANT",
+                        "Annotation": "x",
+                        "ResultRecordedTime": datetime.now(UTC),
+                    }
+                ]
+            }
+
+
+def _aggregator(monkeypatch, config):
+    monkeypatch.setattr(audit_command, "aws_client", lambda service, **options: config)
+
+
+def test_aggregator_finds_the_rule_a_conformance_pack_deployed(iam, monkeypatch):
+    _aggregator(monkeypatch, _AggregatorConfig())
+
+    run = run_cli("audit", "--aggregator", "org", "--format", "json")
+
+    assert run.code == 1
+    assert f"has no rule named IAM_USER_NO_DIRECT_POLICIES; reading {DEPLOYED}" in run.stderr
+    assert [user["UserName"] for user in json.loads(run.stdout)["Users"]] == ["john"]
+
+
+def test_aggregator_with_several_candidate_rules_names_them(iam, monkeypatch):
+    _aggregator(monkeypatch, _AggregatorConfig(rules=(DEPLOYED, DEPLOYED + "x", "OTHER")))
+
+    run = run_cli("audit", "--aggregator", "org")
+
+    assert run.code == 2
+    assert f"{DEPLOYED}, {DEPLOYED}x; choose one with --rule-name" in run.stderr
+    assert run.stdout == ""
+
+
+def test_aggregator_without_the_rule_is_a_usage_error(iam, monkeypatch):
+    _aggregator(monkeypatch, _AggregatorConfig(rules=("OTHER",)))
+
+    run = run_cli("audit", "--aggregator", "org")
+
+    assert run.code == 2
+    assert "the aggregator org has no rule named IAM_USER_NO_DIRECT_POLICIES" in run.stderr
+
+
+def test_aggregator_user_without_a_name_is_named_by_its_id_in_asff(iam, monkeypatch):
+    _aggregator(monkeypatch, _AggregatorConfig(name_missing=True))
+
+    run = run_cli("audit", "--aggregator", "org", "--format", "asff", "--rule-name", DEPLOYED)
+
+    assert run.code == 1, run.stderr
+    [finding] = json.loads(run.stdout)
+    assert finding["Resources"][0]["Id"] == "AIDAX"
+    assert "(AIDAX)" in finding["Title"]

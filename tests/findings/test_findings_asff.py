@@ -114,7 +114,7 @@ def test_long_annotation_and_names_are_clipped() -> None:
 
 def test_empty_fields_finding_is_valid_and_a_blank_one_is_refused_clearly() -> None:
     assert_importable([to_asff(empty_fields_finding())])
-    with pytest.raises(ValueError, match="account_id, region, arn or user_name"):
+    with pytest.raises(ValueError, match="account_id, region, user_name, arn or user_id"):
         to_asff(blank_finding())
 
 
