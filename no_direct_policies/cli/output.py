@@ -24,6 +24,24 @@ _COLOURS = {
 }
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: one that starts with ``= + - @``, a tab
+    or a carriage return (an IAM user name may) gets a leading ``'`` (OWASP's
+    defence against formula injection). JSON keeps the exact text."""
+    text = str(cell)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_line(values: Iterable[Any]) -> str:
+    """One CSV row, each cell made spreadsheet-safe, ending with a newline."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([spreadsheet_safe(v) for v in values])
+    return buffer.getvalue()
+
+
 def use_colour(stream: TextIO) -> bool:
     """Colour only for a terminal, and never when NO_COLOR is non-empty.
 
@@ -128,5 +146,5 @@ def _csv(fields: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     if fields:
         writer.writerow(fields)
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return buffer.getvalue().rstrip("\n")

@@ -14,15 +14,13 @@ carries the full text.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import shutil
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from no_direct_policies.cli.output import paint
+from no_direct_policies.cli.output import csv_line, paint
 from no_direct_policies.findings.asff import to_asff
 from no_direct_policies.findings.html_report import render_html
 from no_direct_policies.findings.junit import findings_to_junit
@@ -199,6 +197,4 @@ class AuditReport:
 
 
 def _csv_line(values: Sequence[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
+    return csv_line(values)  # spreadsheet-safe cells (see output.spreadsheet_safe)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from cli_support import S3_FULL, run_cli
 
-from no_direct_policies.cli import accounts, audit_command
+from no_direct_policies.cli import accounts, audit_command, output
 from no_direct_policies.cli.main import main
 from no_direct_policies.cli.organization import Account
 
@@ -239,3 +239,32 @@ def test_aggregator_user_without_a_name_is_named_by_its_id_in_asff(iam, monkeypa
     [finding] = json.loads(run.stdout)
     assert finding["Resources"][0]["Id"] == "AIDAX"
     assert "(AIDAX)" in finding["Title"]
+
+
+@pytest.mark.parametrize("name", ["=1+1", "+cmd", "-2+3", "@evil"])
+def test_csv_cells_that_start_a_formula_are_quoted_for_spreadsheets(iam, make_user, name):
+    make_user(name, S3_FULL)
+
+    audited = run_cli("audit", "--format", "csv")
+    planned = run_cli("remediate", "--format", "csv", f"--user={name}")
+    as_json = run_cli("audit", "--format", "json")
+
+    assert audited.code == 1
+    assert f"\n'{name}," in audited.stdout
+    assert f"\n{name}," not in audited.stdout
+    assert planned.code == 0, planned.stderr
+    rows = planned.stdout.splitlines()[1:]
+    assert rows
+    assert all(row.startswith(f"'{name},") for row in rows)
+    assert json.loads(as_json.stdout)["Users"][0]["UserName"] == name  # JSON: the exact text
+
+
+def test_spreadsheet_safe_leaves_ordinary_cells_alone():
+    assert [output.spreadsheet_safe(cell) for cell in ("john", "", 3, "a=b", "\tx", "\rx")] == [
+        "john",
+        "",
+        "3",
+        "a=b",
+        "'\tx",
+        "'\rx",
+    ]
