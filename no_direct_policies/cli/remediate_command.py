@@ -282,27 +282,41 @@ class _RemediationRun:
         """
         if not (self.results or self.failures or failed_accounts):
             return
-        changes = sum(len(result["Actions"]) for result in self.results)
+        from no_direct_policies.move.request import MOVED, PLANNED  # noqa: PLC0415
+
+        # moved (or, in a plan, to move): the users with actions; NOTHING_TO_MOVE apart
+        done = [
+            result
+            for result in self.results
+            if result["Status"] == MOVED or (result["Status"] == PLANNED and result["Actions"])
+        ]
+        idle = len(self.results) - len(done)
+        changes = sum(len(result["Actions"]) for result in done)
         groups = len(
             {
                 (result.get("AccountId"), action["GroupName"])
-                for result in self.results
+                for result in done
                 for action in result["Actions"]
                 if action["Action"] == "CreateGroup"
             }
         )
-        where = f" in {accounts_read} accounts" if accounts_read > 1 or failed_accounts else ""
-        users = len(self.results)
+        several = accounts_read > 1 or failed_accounts
+        where = f" in {accounts_read} accounts read" if several else ""
+        changed = len({result.get("AccountId") for result in done})
+        in_accounts = f" in {changed} accounts" if several else ""
+        users = len(done)
         if self.apply:
             line = (
-                f"Applied{where}: {users} users moved, {changes} IAM changes made "
-                f"({groups} groups created)"
+                f"Applied{where}: {users} users moved{in_accounts}, {changes} IAM changes made "
+                f"({groups} groups created; run locks not counted)"
             )
         else:
             line = (
-                f"Plan{where}: {users} users, {changes} IAM changes ({groups} groups to "
-                "create); nothing was changed, add --apply to make them"
+                f"Plan{where}: {users} users to move{in_accounts}, {changes} IAM changes "
+                f"({groups} groups to create); nothing was changed, add --apply to make them"
             )
+        if idle:
+            line += f"; {idle} users with nothing to move"
         refused = sum(1 for failure in self.failures if failure["Outcome"] == "REFUSED")
         stopped = len(self.failures) - refused
         if refused or stopped:

@@ -67,7 +67,7 @@ def test_remediate_html_draws_the_plan(cli, account, iam):
     assert run.stdout.startswith("<!DOCTYPE html>")
     assert "<svg" in run.stdout
     assert "MovedPolicies-AmazonS3FullAccess" in run.stdout
-    assert "Plan: 2 users" in run.stderr
+    assert "Plan: 2 users to move" in run.stderr
     assert iam.list_groups()["Groups"] == []  # a plan changes nothing
 
 

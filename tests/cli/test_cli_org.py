@@ -156,7 +156,8 @@ def test_remediate_plans_every_account_and_changes_nothing(moto_server, organiza
     headers = [line for line in run.stdout.splitlines() if ": PLANNED" in line]
     assert [header.split()[0] for header in headers] == ["john", "priya"]
     assert run.stdout.splitlines()[-1] == (
-        "Plan in 3 accounts: 2 users, 10 IAM changes (2 groups to create); nothing was "
+        "Plan in 3 accounts read: 2 users to move in 2 accounts, 10 IAM changes (2 groups "
+        "to create); nothing was "
         "changed, add --apply to make them"
     )
     dev = _iam_of(moto_server, organization["dev"])

@@ -228,7 +228,7 @@ def test_refusal_exits_4_with_one_line_and_changes_nothing(cli, iam, make_user):
     assert run.stderr == (
         f"remediate: crowded ({refused[0]['UserId']}): REFUSED\n"
         f"error: crowded: Refused: {refused[0]['Error']}\n"
-        "Applied: 0 users moved, 0 IAM changes made (0 groups created); "
+        "Applied: 0 users moved, 0 IAM changes made (0 groups created; run locks not counted); "
         "1 refused, 0 stopped part-way\n"
     )
     assert "10" in refused[0]["Error"]
@@ -250,7 +250,7 @@ def test_table_shows_each_users_numbered_actions(cli, seed):
     assert lines[4].endswith(f"UserName=john PolicyArn={S3_FULL}")
     assert lines[5:] == [
         "",
-        "Plan: 1 users, 4 IAM changes (1 groups to create); nothing was changed, "
+        "Plan: 1 users to move, 4 IAM changes (1 groups to create); nothing was changed, "
         "add --apply to make them",
     ]
 
@@ -371,6 +371,6 @@ def test_table_labels_each_failure_refused_or_stopped(cli, iam, seed, helper_fai
     assert blocks[0] == f"john ({ids['john']}): STOPPED: Stopped here."
     assert blocks[1] == f"david ({ids['david']}): REFUSED: Refused here."
     assert blocks[2] == (
-        "Applied: 0 users moved, 0 IAM changes made (0 groups created); "
+        "Applied: 0 users moved, 0 IAM changes made (0 groups created; run locks not counted); "
         "1 refused, 1 stopped part-way\n"
     )

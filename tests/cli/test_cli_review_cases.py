@@ -268,3 +268,26 @@ def test_spreadsheet_safe_leaves_ordinary_cells_alone():
         "'\tx",
         "'\rx",
     ]
+
+
+def test_remediate_summary_counts_only_the_users_moved(iam, make_user, tmp_path):
+    make_user("john", S3_FULL)
+    make_user("ann")  # nothing to move
+    log = tmp_path / "changes.jsonl"
+
+    planned = run_cli("remediate", "--user", "john", "--user", "ann")
+    applied = run_cli("remediate", "--apply", "--user", "john", "--user", "ann", "--log", str(log))
+
+    assert planned.stdout.splitlines()[-1] == (
+        "Plan: 1 users to move, 4 IAM changes (1 groups to create); nothing was changed, "
+        "add --apply to make them; 1 users with nothing to move"
+    )
+    assert applied.code == 0, applied.stderr
+    assert applied.stdout.splitlines()[-1] == (
+        "Applied: 1 users moved, 4 IAM changes made (1 groups created; run locks not "
+        "counted); 1 users with nothing to move"
+    )
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    locks = [entry for entry in logged if entry["action"] == "DeleteGroup"]
+    assert locks  # each move's run lock: a CreateGroup then a DeleteGroup, logged
+    assert len(logged) - 2 * len(locks) == 4  # the changes the summary counts
