@@ -98,10 +98,10 @@ def remediate_user(
     or granted. Either way the other users still get their turn. An AWS error
     propagates: it stops the run.
     """
-    request = parse_payload(
-        helper_payload(user.user_name, apply=apply, helper_options=helper_options)
-    )
-    try:
+    try:  # a name IAM would reject is the helper's refusal, as the document would report it
+        request = parse_payload(
+            helper_payload(user.user_name, apply=apply, helper_options=helper_options)
+        )
         return move_user_policies(iam_client, request)
     except RemediationError as error:
         return failure_outcome(user, error)

@@ -374,3 +374,17 @@ def test_table_labels_each_failure_refused_or_stopped(cli, iam, seed, helper_fai
         "Applied: 0 users moved, 0 IAM changes made (0 groups created; run locks not counted); "
         "1 refused, 1 stopped part-way\n"
     )
+
+
+def test_a_name_iam_would_reject_is_refused_not_an_internal_error(cli, iam, make_user):
+    # moto accepts a user name IAM would refuse; the helper's payload check refuses it.
+    make_user("@SUM(A1)", S3_FULL)
+    before = iam_snapshot(iam)
+
+    run = cli("remediate", "--user", "@SUM(A1)", "--apply", "--format", "json")
+
+    assert run.code == 4
+    refused = json.loads(run.stdout)["Refused"]
+    assert [refusal["UserName"] for refusal in refused] == ["@SUM(A1)"]
+    assert "UserName" in refused[0]["Error"]
+    assert iam_snapshot(iam) == before
