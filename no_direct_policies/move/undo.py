@@ -178,11 +178,37 @@ class UndoRun:
         """Restores, read-back, then leave each group; returns the policies restored."""
         for action in self.plan.restore_actions:
             self.confirm_identity()
+            if action["Action"] == "PutUserPolicy" and self._inline_already_there(action):
+                continue
             self._write(action)
         direct = self._verify(sleep)
         for group in self.plan.groups:
             self._leave(group, direct)
         return tuple(a for a in self.plan.restored_policy_arns if a not in self.taken_back)
+
+    def _inline_already_there(self, action: Action) -> bool:
+        """Read the name right before the put: True if it holds our document; stop on another.
+
+        ``PutUserPolicy`` replaces whatever document the name holds, so a document put on the
+        user under that name since the planning read would be lost.
+        """
+        name = action["PolicyName"]
+        try:
+            found = self.iam.get_user_policy(UserName=self.user_name, PolicyName=name)
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            return False  # the name is free (or the user is gone: the put finds out)
+        if InlinePolicy.from_document(name, found["PolicyDocument"]) == InlinePolicy.from_document(
+            name, action["PolicyDocument"]
+        ):
+            return True  # put back meanwhile with the same document: not this run's
+        self.stop(
+            f"User {self.user_name} was given another document under the inline policy name "
+            f"{name} during the undo; it was not replaced. Rename one of the two documents, "
+            "then run the undo again."
+        )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _write(self, action: Action) -> None:
         parameters = {key: value for key, value in action.items() if key != "Action"}

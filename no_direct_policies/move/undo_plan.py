@@ -24,6 +24,9 @@ Invariants and how each is guaranteed (the move's, reversed):
    the user through them. An inline policy is put back only under a name the
    user does not use for another document (``PutUserPolicy`` would replace that
    document: a loss); a name in use with the same document is already restored.
+   The executor reads the name again (``GetUserPolicy``) right before each
+   ``PutUserPolicy``: another document there now stops the undo, nothing
+   replaced; the same document skips the put.
 3. Only the remediation's groups - a group counts only when its path is the
    remediation's path exactly (the move creates its groups there and nowhere
    else); a membership in any other group is never planned for removal. A user
@@ -67,6 +70,9 @@ Residual risks, each for a reason IAM imposes:
   before the re-read right before the user leaves it reaches the user directly
   until that re-read (two calls per restored policy at most); then it is
   taken back.
+- An inline document put on the user under a restored name between the
+  ``GetUserPolicy`` and the ``PutUserPolicy`` right after it (one call) is
+  replaced: IAM has no conditional put.
 - A user replaced under its name between the ``GetUser`` and the attach right
   after it: the new principal holds that one policy until the next ``GetUser``
   (one call), which takes it back.
