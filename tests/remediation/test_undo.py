@@ -238,7 +238,10 @@ def test_failure_of_any_single_call_loses_nothing_gains_nothing_and_a_rerun_comp
 
         assert effective_policies(iam, user) == baseline, calls[failing]
         fail_call(-1)
-        assert undo(iam, UserName=user)["Status"] == "RESTORED", calls[failing]
+        # A failure after the last removal (a read checking it) leaves the undo complete.
+        done = "RemoveUserFromGroup" not in calls[failing:]
+        expected = {"RESTORED", "NOTHING_TO_RESTORE"} if done else {"RESTORED"}
+        assert undo(iam, UserName=user)["Status"] in expected, calls[failing]
         assert effective_policies(iam, user) == baseline
         assert direct(iam, user) == {S3_FULL, READ_ONLY}
         assert groups_of(iam, user) == []
@@ -350,9 +353,10 @@ def test_iam_calls_per_undo_against_the_lower_bound(iam, make_user, aws_managed_
     # attaches and the removal; the user (GetUser by name, ListUsers by ID), its groups, the
     # group's managed and inline policies, its direct policies, the quotas, the read-back.
     lower_bound = (count + 1) + 7
-    # Rule 7 of undo_plan: GetUser before each write, the group read again before leaving it.
-    races = (count + 1) + 2
-    assert len(calls) == lower_bound + races == 2 * count + 11
+    # Rule 7 of undo_plan: GetUser before each write; before leaving the group, the group, the
+    # membership and the user's direct policies read again; the direct policies after leaving.
+    races = (count + 1) + 5
+    assert len(calls) == lower_bound + races == 2 * count + 14
     assert calls.count("AttachUserPolicy") == count
 
 
@@ -377,7 +381,6 @@ def test_a_user_deleted_during_the_undo_stops_it_and_nothing_is_left_behind(
 # --- Adversarial review of the undo ----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="F1")
 # F1: an admin removes the user from its remediation group during the undo (a revocation)
 @pytest.mark.parametrize("before", ["AttachUserPolicy", "RemoveUserFromGroup"])
 def test_removal_from_the_group_during_the_undo_stands(iam, make_user, observer, before):
@@ -453,7 +456,6 @@ def test_a_new_user_under_the_name_keeps_its_own_policy(iam, make_user, observer
     assert direct(iam, "john") == {S3_FULL}  # the new john's own attachment
 
 
-@pytest.mark.xfail(strict=True, reason="F5")
 # F5: the read-back is stale when the user leaves: a direct copy detached meanwhile is lost
 def test_leaving_a_group_after_the_direct_copy_was_detached_loses_nothing(iam, make_user, observer):
     make_user("john", [S3_FULL])
