@@ -176,6 +176,20 @@ class UndoRun:
         self._carried = {g.name: (g.policy_arns, g.inline_policies) for g in plan.groups}
 
     def execute(self, sleep: Callable[[float], None]) -> tuple[str, ...]:
+        """Run the undo; an AWS error after a change stops it, saying what was changed."""
+        try:
+            return self._execute(sleep)
+        except ClientError as error:
+            if not self.writes:
+                raise  # nothing was changed: the AWS error as it is
+            message = error.response.get("Error", {}).get("Message", "")
+            raise RemediationStopped(
+                f"AWS error {error_code(error)} on {error.operation_name} ({message}) after "
+                f"this run had changed IAM; it stopped there. {self.changes()} Run the undo "
+                "again to resume."
+            ) from error
+
+    def _execute(self, sleep: Callable[[float], None]) -> tuple[str, ...]:
         """Restores, read-back, then leave each group; returns the policies restored."""
         for action in self.plan.restore_actions:
             self.confirm_identity()
