@@ -170,6 +170,7 @@ class UndoRun:
         self.left: list[str] = []  # groups the user left
         self.taken_back: list[str] = []  # restored, then revoked during the run: detached
         self.revoked: list[str] = []  # groups the user was removed from during the run
+        self._identity_lost = False  # the name no longer belongs to the planned user ID
         self._unconfirmed: list[Action] = []  # grants since the user's ID was last confirmed
         self.writes = 0
         # The latest state known of each remediation group, by name.
@@ -506,19 +507,28 @@ class UndoRun:
                 label = f"inline policy {action['PolicyName']}"
             if self._remove_grant(undo):
                 taken.append(label)
+            if action["Action"] == "AttachUserPolicy":
+                self.attached.remove(action["PolicyArn"])  # not on the planned user
+            else:
+                self.put = [p for p in self.put if p.name != action["PolicyName"]]
         self._unconfirmed.clear()
+        self._identity_lost = True
         if found is None:
             what = "was deleted or renamed during the undo"
         else:
-            what = (
-                f"was replaced during the undo: the name now belongs to another user ({found}), "
-                "which this run granted nothing"
-            )
-        detached = f" Detached {', '.join(taken)} from {self.user_name} again." if taken else ""
+            what = f"was replaced during the undo: the name now belongs to another user ({found})"
+        detached = (
+            f" What this run had attached under the name since it last checked the user "
+            f"({', '.join(taken)}) was detached from {self.user_name} ({found}) again."
+            if taken and found
+            else ""
+        )
         self.stop(f"IAM user {self.user_name} ({self.user_id}) {what}.{detached}")
 
     def changes(self) -> str:
         """What this run changed that is still in place, for a stop's message."""
+        if self._identity_lost:
+            return self._changes_to_lost_user()
         parts = []
         restored = [a for a in self.attached if a not in self.taken_back]
         restored += [
@@ -541,6 +551,20 @@ class UndoRun:
                 "twice, directly and through the group, which grants nothing more."
             )
         return " ".join(parts) or "Nothing this run changed is left in place."
+
+    def _changes_to_lost_user(self) -> str:
+        """What this run changed on the planned user ID, described without its former name."""
+        done = [a for a in self.attached if a not in self.taken_back]
+        done += [f"inline policy {p.name}" for p in self.put]
+        parts = [f"attached {', '.join(done)}"] if done else []
+        if self.left:
+            parts.append(f"removed it from {', '.join(self.left)}")
+        if not parts:
+            return "Nothing this run changed is left on any user."
+        return (
+            f"Before that, this run {' and '.join(parts)} for user ID {self.user_id}: a renamed "
+            "user still has those changes, a deleted one took them with it."
+        )
 
     def stop(self, reason: str) -> None:
         """Raise the run's outcome: refused if nothing was changed yet, else stopped part-way."""

@@ -414,7 +414,6 @@ def test_service_failure_after_a_change_is_a_stop_that_says_what_changed(iam, ma
         undo(iam, UserName="john")
 
 
-@pytest.mark.xfail(strict=True, reason="F3")
 # F3: after a replacement, the stop message must not claim policies are still attached
 def test_stop_message_after_replacement_does_not_claim_detached_policies(iam, make_user, observer):
     make_user("john", [S3_FULL, READ_ONLY])
