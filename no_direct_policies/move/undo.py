@@ -200,6 +200,18 @@ class UndoRun:
         self._verify(sleep)
         for group in self.plan.groups:
             self._leave(group)
+        path = self.plan.groups[0].path
+        joined = sorted(
+            g["GroupName"]
+            for g in _items(self.iam, "list_groups_for_user", "Groups", UserName=self.user_name)
+            if g["Path"] == path
+        )
+        if joined:
+            self.confirm_identity()
+            self.stop(
+                f"{self.user_name} joined {', '.join(joined)} during the undo; run the undo "
+                "again to restore its policies too."
+            )
         return tuple(a for a in self.plan.restored_policy_arns if a not in self.taken_back)
 
     def _inline_already_there(self, action: Action) -> bool:

@@ -64,7 +64,10 @@ Invariants and how each is guaranteed (the move's, reversed):
      (the read-back may be stale by then): a policy the group carries that is no
      longer on the user directly keeps the user in the group, and the undo stops.
      They are read once more right after it left: if one went meanwhile, the user
-     is added back to the group (``AddUserToGroup``) and the undo stops.
+     is added back to the group (``AddUserToGroup``) and the undo stops;
+   - at the end the user's groups under the path are listed again: a user that
+     joined one during the undo is not reported restored; the undo stops and a
+     re-run restores that group's policies.
 8. Groups stay. A remediation group left without members is not deleted:
    deleting it means detaching its policies first, and a member added between
    the read of its members and a detach would lose that policy (IAM has no
