@@ -96,7 +96,9 @@ Residual risks, each for a reason IAM imposes:
   replaced: IAM has no conditional put.
 - A user replaced under its name between the ``GetUser`` and the attach right
   after it: the new principal holds that one policy until the next ``GetUser``
-  (one call), which takes it back.
+  (one call), which takes it back. If the new principal already had that
+  policy attached directly, the take-back detaches its own attachment too:
+  ``AttachUserPolicy`` is idempotent and does not say whether it added anything.
 """
 
 from __future__ import annotations
