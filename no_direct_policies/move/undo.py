@@ -10,10 +10,18 @@ it matters:
   the last confirmation, then stops;
 - after the restores: a read-back (retried while IAM catches up) that every
   restored policy is attached to the user directly;
-- right before leaving each group: the group's policies again. What this run
-  restored that the group no longer carries was revoked during the undo and is
-  taken back from the user; what the group carries that the user does not hold
-  directly keeps the user in the group, and the undo stops.
+- right before each ``PutUserPolicy``: the name (``GetUserPolicy``); another
+  document there stops the undo, the same one skips the put;
+- right before leaving each group: the group's policies, the user's memberships
+  and its direct policies again. What this run restored that the group (or the
+  membership) no longer carries was revoked during the undo and is taken back
+  from the user; what the group carries that the user does not hold directly
+  keeps the user in the group, and the undo stops. Right after leaving, the
+  direct policies once more: one gone meanwhile puts the user back in the group;
+- at the end: the user's groups under the path, one joined meanwhile stops it.
+
+An AWS error after a change stops the run (``RemediationStopped``) with what it
+changed, as the move does.
 
 Payload: ``{"IAMResourceId": "AIDA..."}`` or ``{"UserName": "..."}``, and
 optionally ``DryRun`` and ``GroupPath``. Result: ``UserName``, ``UserId``,
