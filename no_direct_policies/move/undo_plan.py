@@ -24,6 +24,9 @@ Invariants and how each is guaranteed (the move's, reversed):
    the user through them. An inline policy is put back only under a name the
    user does not use for another document (``PutUserPolicy`` would replace that
    document: a loss); a name in use with the same document is already restored.
+   The executor reads the name again (``GetUserPolicy``) right before each
+   ``PutUserPolicy``: another document there now stops the undo, nothing
+   replaced; the same document skips the put.
 3. Only the remediation's groups - a group counts only when its path is the
    remediation's path exactly (the move creates its groups there and nowhere
    else); a membership in any other group is never planned for removal. A user
@@ -51,7 +54,20 @@ Invariants and how each is guaranteed (the move's, reversed):
      during the undo: it is detached from the user again (unless another of the
      user's remediation groups still carries it), so the revocation stands. A
      policy the group gained meanwhile is not on the user directly: the user
-     stays in that group (nothing lost) and the undo stops; a re-run restores it.
+     stays in that group (nothing lost) and the undo stops; a re-run restores it;
+   - with the group, the user's memberships are read again (``ListGroupsForUser``).
+     A user removed from the group during the undo (or a ``NoSuchEntity`` on its
+     ``RemoveUserFromGroup``) was revoked that group: what this run attached for
+     it is detached again, unless another of the user's remediation groups still
+     carries it, and the undo stops;
+   - the user's direct policies are read again right before it leaves a group
+     (the read-back may be stale by then): a policy the group carries that is no
+     longer on the user directly keeps the user in the group, and the undo stops.
+     They are read once more right after it left: if one went meanwhile, the user
+     is added back to the group (``AddUserToGroup``) and the undo stops;
+   - at the end the user's groups under the path are listed again: a user that
+     joined one during the undo is not reported restored; the undo stops and a
+     re-run restores that group's policies.
 8. Groups stay. A remediation group left without members is not deleted:
    deleting it means detaching its policies first, and a member added between
    the read of its members and a detach would lose that policy (IAM has no
@@ -67,9 +83,22 @@ Residual risks, each for a reason IAM imposes:
   before the re-read right before the user leaves it reaches the user directly
   until that re-read (two calls per restored policy at most); then it is
   taken back.
+- A user removed from a remediation group after the planning read holds what
+  this run attached for that group directly until the membership is read again
+  before leaving it (up to two calls per restored policy and the read-back);
+  then it is taken back.
+- A policy the group carries, removed from the user directly between the read
+  of its direct policies right before ``RemoveUserFromGroup`` and that call, is
+  lost from the removal until the user is added back to the group (three
+  calls: the removal, the read after it and ``GetUser``).
+- An inline document put on the user under a restored name between the
+  ``GetUserPolicy`` and the ``PutUserPolicy`` right after it (one call) is
+  replaced: IAM has no conditional put.
 - A user replaced under its name between the ``GetUser`` and the attach right
   after it: the new principal holds that one policy until the next ``GetUser``
-  (one call), which takes it back.
+  (one call), which takes it back. If the new principal already had that
+  policy attached directly, the take-back detaches its own attachment too:
+  ``AttachUserPolicy`` is idempotent and does not say whether it added anything.
 """
 
 from __future__ import annotations
