@@ -36,7 +36,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore import xform_name
 from botocore.exceptions import ClientError
@@ -239,12 +239,11 @@ class UndoRun:
             name, action["PolicyDocument"]
         ):
             return True  # put back meanwhile with the same document: not this run's
-        self.stop(
+        raise self.failure(
             f"User {self.user_name} was given another document under the inline policy name "
             f"{name} during the undo; it was not replaced. Rename one of the two documents, "
             "then run the undo again."
         )
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _write(self, action: Action) -> None:
         parameters = {key: value for key, value in action.items() if key != "Action"}
@@ -297,12 +296,11 @@ class UndoRun:
             if delay is not None:
                 sleep(delay)
         self.confirm_identity()
-        self.stop(
+        raise self.failure(
             f"the read-back of {self.user_name}'s directly attached policies does not show "
             f"{', '.join(missing)}. {self.user_name} is still in its remediation groups, so "
             "nothing was lost; run the undo again."
         )
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _group(self, name: str) -> GroupState:
         return next(group for group in self.plan.groups if group.name == name)
@@ -586,11 +584,15 @@ class UndoRun:
             "user still has those changes, a deleted one took them with it."
         )
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str) -> NoReturn:
         """Raise the run's outcome: refused if nothing was changed yet, else stopped part-way."""
+        raise self.failure(reason)
+
+    def failure(self, reason: str) -> RemediationRefused | RemediationStopped:
+        """The run's outcome: refused if nothing was changed yet, else stopped part-way."""
         if not self.writes:
-            raise RemediationRefused(f"{reason} Nothing was changed.")
-        raise RemediationStopped(f"{reason} {self.changes()}")
+            return RemediationRefused(f"{reason} Nothing was changed.")
+        return RemediationStopped(f"{reason} {self.changes()}")
 
 
 def _method(action: str) -> str:
