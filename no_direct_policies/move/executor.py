@@ -16,7 +16,6 @@ first change is reported the same way.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from no_direct_policies.move.audit_trail import audit_logger
 from no_direct_policies.move.iam_reads import (
     attached_group_policy_arns,
     attached_user_policy_arns,
@@ -51,8 +51,7 @@ from no_direct_policies.move.plan import (
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
-LOGGER = logging.getLogger(__name__)
-LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the move
+LOGGER = audit_logger(__name__)
 VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes consistent
 TAKE_BACK_DELAYS = (0.5, 1.0, 2.0, 4.0)  # retries of a RemoveUserFromGroup that failed
 

@@ -24,7 +24,6 @@ optionally ``DryRun``, ``GroupPath``, ``GroupNamePrefix``,
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +35,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from no_direct_policies.compliance import parse_policy_arns
+from no_direct_policies.move.audit_trail import audit_logger
 from no_direct_policies.move.executor import MoveRun, RunLock, perform_action
 from no_direct_policies.move.iam_reads import (
     error_code,
@@ -75,8 +75,7 @@ __all__ = [
     "resolve_user",
 ]
 
-LOGGER = logging.getLogger(__name__)
-LOGGER.setLevel(logging.INFO)
+LOGGER = audit_logger(__name__)
 # Throttling is retried by botocore (standard mode: exponential backoff with jitter).
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
 

@@ -32,7 +32,6 @@ optionally ``DryRun`` and ``GroupPath``. Result: ``UserName``, ``UserId``,
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from no_direct_policies.move.audit_trail import audit_logger
 from no_direct_policies.move.executor import VERIFY_DELAYS  # the move's read-back schedule
 from no_direct_policies.move.iam_reads import (
     attached_user_policy_arns,
@@ -68,8 +68,7 @@ from no_direct_policies.move.undo_plan import UndoPlan, UndoQuotas, plan_undo
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
-LOGGER = logging.getLogger(__name__)
-LOGGER.setLevel(logging.INFO)  # every IAM change is logged: the audit trail of the undo
+LOGGER = audit_logger(__name__)
 
 RESTORED, NOTHING_TO_RESTORE, PLANNED = "RESTORED", "NOTHING_TO_RESTORE", "PLANNED"
 UNDO_PAYLOAD_KEYS = ("IAMResourceId", "UserName", "DryRun", "GroupPath")
