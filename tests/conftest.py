@@ -19,7 +19,7 @@ from no_direct_policies.simulation.account import (
     CLEARED_ENV,
     REGION,
     SIMULATED_ENV,
-    patch_moto_ids,
+    patch_moto,
 )
 from no_direct_policies.simulation.lambda_entries import helper_entry, rule_entry
 
@@ -39,7 +39,7 @@ def aws_account() -> Iterator[None]:
         mp.setenv(key, value)
     for key in CLEARED_ENV:
         mp.delenv(key, raising=False)
-    patch_moto_ids()
+    patch_moto()
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
         yield
     mp.undo()

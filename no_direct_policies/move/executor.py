@@ -30,8 +30,8 @@ from no_direct_policies.move.iam_reads import (
     attached_user_policy_arns,
     error_code,
     group_inline_policies,
+    group_policies,
     read_group,
-    read_user_groups,
     user_group_names,
     user_id_of,
     user_inline_policies,
@@ -41,6 +41,7 @@ from no_direct_policies.move.plan import (
     LOCK_STALE_SECONDS,
     Action,
     GroupSpec,
+    GroupState,
     InlinePolicy,
     Plan,
     RemediationRefused,
@@ -104,38 +105,47 @@ class ReadBack:
     gains: list[str]
 
 
-def unverified(iam_client: IAMClient, plan: Plan) -> ReadBack:
-    """What the read-back finds missing or wrong; no problems when the removals are safe."""
-    groups = {  # IAM group names are unique regardless of case; inline read to see any gain
-        group.name.lower(): group
-        for group in read_user_groups(iam_client, plan.user.user_name, with_inline=True)
-    }
-    problems = [
-        f"user not yet in group {name}" for name in plan.groups if name.lower() not in groups
-    ]
+def unverified(iam_client: IAMClient, plan: Plan, carriers: Mapping[str, list[str]]) -> ReadBack:
+    """What the read-back finds missing or wrong; no problems when the removals are safe.
+
+    ``carriers`` maps each moved policy (its ARN, or "inline:" and its name) to the groups
+    that should carry it (``MoveRun._should_carry``). Read: the user's groups, then what
+    each carrying group the user is in carries (inline policies only when they are moved).
+    Groups that carry nothing moved are not read. What this run's groups carry beyond
+    their set is a gain; their inline policies were read right after the join
+    (``_check_joined``).
+    """
+    member = {name.lower() for name in user_group_names(iam_client, plan.user.user_name)}
+    problems = [f"user not yet in group {g}" for g in plan.groups if g.lower() not in member]
+    own = {spec.name.lower(): spec for spec in plan.new_groups}
+    read_inline = bool(plan.moved_inline_policies)
+    carried: dict[str, tuple[frozenset[str], frozenset[InlinePolicy]]] = {}
+    for name in dict.fromkeys(name for names in carriers.values() for name in names):
+        if name.lower() in member:
+            carried[name] = (
+                attached_group_policy_arns(iam_client, name),
+                group_inline_policies(iam_client, name) if read_inline else frozenset(),
+            )
     gains = []
-    for spec in plan.new_groups:
-        group = groups.get(spec.name.lower())
-        if group is None:
+    for name, (arns, inline) in carried.items():
+        spec = own.get(name.lower())
+        if spec is None:
             continue
-        extra = _named(
-            group.policy_arns - set(spec.policy_arns),
-            group.inline_policies - set(spec.inline_policies),
-        )
-        if extra:
-            gains.append(f"group {group.name} also carries {extra}")
-        if group.policy_arns != frozenset(spec.policy_arns):
-            problems.append(f"group {spec.name} carries {sorted(group.policy_arns)}")
-        if group.inline_policies != set(spec.inline_policies):
-            problems.append(f"group {spec.name} carries other inline policies")
-    reached = {arn for group in groups.values() for arn in group.policy_arns}
-    documents = {p.document for group in groups.values() for p in group.inline_policies}
-    problems += [f"{arn} not reached" for arn in plan.moved_policy_arns if arn not in reached]
-    problems += [
-        f"inline policy {policy.name} not reached"
-        for policy in plan.moved_inline_policies
-        if policy.document not in documents
-    ]
+        extra_inline = inline - set(spec.inline_policies) if read_inline else frozenset()
+        if extra := _named(arns - set(spec.policy_arns), extra_inline):
+            gains.append(f"group {name} also carries {extra}")
+        if arns != frozenset(spec.policy_arns) or (
+            read_inline and inline != set(spec.inline_policies)
+        ):
+            problems.append(f"group {name} does not carry exactly its set")
+    empty: tuple[frozenset[str], frozenset[InlinePolicy]] = (frozenset(), frozenset())
+    for arn in plan.moved_policy_arns:
+        if not any(arn in carried.get(name, empty)[0] for name in carriers[arn]):
+            problems.append(f"{arn} not reached")
+    for policy in plan.moved_inline_policies:
+        names = carriers[f"inline:{policy.name}"]
+        if policy.document not in {p.document for n in names for p in carried.get(n, empty)[1]}:
+            problems.append(f"inline policy {policy.name} not reached")
     return ReadBack(problems, gains)
 
 
@@ -251,6 +261,11 @@ class RunLock:
         return self._release(group_id).removeprefix("AWS error ")
 
     def _release(self, group_id: str) -> str:
+        """``GetGroup`` (still this run's?), then ``DeleteGroup``.
+
+        IAM refuses to delete a group that has members or policies (``DeleteConflict``), so
+        a lock someone changed is never deleted; its contents are read only then, to say so.
+        """
         try:
             held = self.iam.get_group(GroupName=self.name)
             if held["Group"]["GroupId"] != group_id:
@@ -258,15 +273,22 @@ class RunLock:
                     f"This run's lock group {self.name} was taken over by another run; it "
                     "was left to that run."
                 )
-            if contents := self._contents(held):
-                return (
-                    f"The run lock group {self.name} {contents}: someone changed it during "
-                    "the run (a lock group must stay empty), so it was not deleted and what "
-                    "it carries reaches its members. Take the members out and the policies "
-                    f"off, then delete it: aws iam delete-group --group-name {self.name}"
-                )
-            _log("DeleteGroup", GroupName=self.name)
-            self.iam.delete_group(GroupName=self.name)
+            if not held["Users"]:
+                _log("DeleteGroup", GroupName=self.name)
+                try:
+                    self.iam.delete_group(GroupName=self.name)
+                    return ""
+                except ClientError as error:
+                    if error_code(error) != "DeleteConflict":
+                        raise
+            return (
+                f"The run lock group {self.name} "
+                f"{self._contents(held) or 'could not be deleted (DeleteConflict)'}: someone "
+                "changed it during the run (a lock group must stay empty), so it was not "
+                "deleted and what it carries reaches its members. Take the members out and "
+                "the policies "
+                f"off, then delete it: aws iam delete-group --group-name {self.name}"
+            )
         except ClientError as error:
             if error_code(error) == "NoSuchEntity":
                 return ""  # someone deleted it: nothing is left to release
@@ -298,7 +320,11 @@ class MoveRun:
         specs: Mapping[str, GroupSpec],
         lock: RunLock,
         sleep: Callable[[float], None],
+        *,
+        checked: bool = False,
     ) -> None:
+        """``checked``: the user's direct policies and ID were read (under the lock) since
+        the plan's read, and nothing was written since but the lock."""
         self.iam = iam_client
         self.plan = plan
         self.specs = specs
@@ -317,7 +343,7 @@ class MoveRun:
             name: (frozenset(spec.policy_arns), frozenset(spec.inline_policies))
             for name, spec in self._spec.items()
         }
-        self._checked = False  # the user was checked and nothing was written since
+        self._checked = checked  # the user was checked and nothing was written since
 
     # --- The run ---------------------------------------------------------------
 
@@ -349,7 +375,11 @@ class MoveRun:
             )
 
     def _execute(self) -> None:
-        """Adding actions, read-back, removals: each write guarded by the reads before it."""
+        """Adding actions, read-back, removals: each write guarded by the reads before it.
+
+        After the last join one set of reads serves as the read-back and as the check
+        before the first removal, since no write comes between them (``_before_removals``).
+        """
         for action in self.plan.setup_actions:
             joining = action["Action"] == "AddUserToGroup"
             if joining:
@@ -359,11 +389,10 @@ class MoveRun:
             self._write(action)
             if joining and len(self.added) > added_before:
                 self._check_joined(action["GroupName"])
-        if self.added:
-            self.check_user()  # right after the last AddUserToGroup
-        self._verify()
+        self._before_removals()
         for index, action in enumerate(self.plan.removal_actions):
-            self._before_removal(action, first=index == 0)
+            if index:
+                self._before_removal(action)
             self._write(action)
 
     def _write(self, action: Action) -> None:
@@ -401,12 +430,15 @@ class MoveRun:
     def _check_target(self, group: str) -> None:
         """Right before the user joins: the group carries exactly its set, nothing else."""
         spec = self._spec[group.lower()]
-        state = read_group(self.iam, group)
-        if state is None:
+        carried = group_policies(self.iam, group)
+        if carried is None:
             self.stop(
                 f"Group {group} was deleted before {self.user_name} was added to it; "
                 f"{self.user_name} was not added. Run the remediation again."
             )
+        # What joining grants is what the group carries; its path was checked when the plan
+        # chose it and is not read again.
+        state = GroupState(group, spec.path, carried[0], carried[1])
         try:
             check_group(spec, state, complete=True)
         except RemediationRefused as refusal:
@@ -443,11 +475,35 @@ class MoveRun:
             "from that group (or delete it), then run the remediation again."
         )
 
+    def _before_removals(self) -> None:
+        """The reads between the last join and the first removal, in this order.
+
+        The lock is still this run's; the user's direct policies (a revocation since the
+        last read: take-back and stop; a rewritten inline document: stop); the read-back
+        (``_verify``: the user's groups and what the carrying groups carry, which is also
+        the first removal's route check); then ``GetUser``: every read above was of the
+        planned user.
+        """
+        self._require_lock("")
+        direct = self._read_direct(confirm=False)
+        self._verify()
+        self.confirm_identity()
+        self._after_direct_read(direct)
+        self._checked = True
+
+    def _carriers(self) -> dict[str, list[str]]:
+        """Each moved policy (its ARN, or "inline:" and its name) and the groups to carry it."""
+        carriers = {arn: self._should_carry(arn, None) for arn in self.plan.moved_policy_arns}
+        for policy in self.plan.moved_inline_policies:
+            carriers[f"inline:{policy.name}"] = self._should_carry(None, policy)
+        return carriers
+
     def _verify(self) -> None:
         """Read back until every moved policy reaches the user through a group (bounded)."""
+        carriers = self._carriers()
         for delay in (*VERIFY_DELAYS, None):
             try:
-                found = unverified(self.iam, self.plan)
+                found = unverified(self.iam, self.plan, carriers)
             except ClientError as error:
                 if error_code(error) == "NoSuchEntity":
                     self.confirm_identity()  # stops when the user is gone
@@ -462,22 +518,19 @@ class MoveRun:
         self.confirm_identity()  # the read-back of a user replaced meanwhile fails too
         self.stop(
             f"the read-back after adding {self.user_name} to {', '.join(self.plan.groups)} "
-            f"failed: {'; '.join(found.problems)}. The policies are still attached to the "
-            "user, so nothing was lost; run the remediation again."
+            f"failed: {'; '.join(found.problems)}. The moved policies would no longer reach "
+            f"{self.user_name} through a group: someone removed {self.user_name} from a group "
+            f"or took a policy off it during the run (or IAM still did not show the change "
+            f"after {len(VERIFY_DELAYS)} retries). The policies are still attached to the "
+            "user and nothing was removed, so nothing was lost; run the remediation again."
         )
 
     # --- Removing from the user --------------------------------------------------
 
-    def _before_removal(self, action: Action, *, first: bool) -> None:
-        """The reads right before a removal: lock, direct policies (first), route, user ID."""
-        if first:
-            self._require_lock("")
-            direct = self._read_direct(confirm=False)
+    def _before_removal(self, action: Action) -> None:
+        """The reads right before a removal after the first: its route, then the user's ID."""
         problem = self._route_problem(action)
         self.confirm_identity()  # the reads above were of the planned user
-        if first:
-            self._after_direct_read(direct)
-            self._checked = True
         if problem:
             self.stop(problem)
 

@@ -188,6 +188,21 @@ def _attached_group_policies(iam_client: IAMClient, group_name: str) -> frozense
     )
 
 
+def group_policies(
+    iam_client: IAMClient, group_name: str
+) -> tuple[frozenset[str], frozenset[InlinePolicy]] | None:
+    """What a group carries: its managed policy ARNs and inline policies; None if no such group."""
+    try:
+        return (
+            _attached_group_policies(iam_client, group_name),
+            _inline_policies(iam_client, "group", group_name),
+        )
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return None
+        raise
+
+
 def read_group(iam_client: IAMClient, group_name: str) -> GroupState | None:
     """A group's path, members, attached and inline policies; None if it does not exist."""
     try:

@@ -28,6 +28,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -35,9 +36,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from no_direct_policies.compliance import parse_policy_arns
+from no_direct_policies.move.account_snapshot import AccountSnapshot
 from no_direct_policies.move.audit_trail import audit_logger
 from no_direct_policies.move.executor import MoveRun, RunLock, perform_action
 from no_direct_policies.move.iam_reads import (
+    attached_user_policy_arns,
     error_code,
     find_user_id,
     find_user_name,
@@ -45,6 +48,7 @@ from no_direct_policies.move.iam_reads import (
     read_quotas,
     read_user,
     user_id_of,
+    user_inline_policies,
 )
 from no_direct_policies.move.plan import (
     DEFAULT_GROUP_NAME_PREFIX,
@@ -76,6 +80,7 @@ __all__ = [
 ]
 
 LOGGER = audit_logger(__name__)
+_RENAMED = "(if it was renamed, run it again for its ID)"
 # Throttling is retried by botocore (standard mode: exponential backoff with jitter).
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 10})
 
@@ -187,25 +192,67 @@ def move_user_policies(
 ) -> dict[str, Any]:
     """Move the user's policies to groups (or only plan it, for a dry run); return the result."""
     user_name, user_id = resolve_user(iam_client, request.user_id, request.user_name)
-    options = request.options
-    user = _read_user(iam_client, user_name, user_id, options)
+    user = _read_user(iam_client, user_name, user_id, request.options)
+    return move_read_user(iam_client, user, request.options, dry_run=request.dry_run, sleep=sleep)
+
+
+def move_read_user(
+    iam_client: IAMClient,
+    user: UserState,
+    options: MoveOptions,
+    *,
+    dry_run: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    snapshot: AccountSnapshot | None = None,
+) -> dict[str, Any]:
+    """Plan the move from a read of the user (and, in bulk, of the account), then perform it.
+
+    The plan comes from ``user`` and, given a ``snapshot``, from the account's groups and
+    quotas as read once for every user; else the quotas and candidate groups are read
+    here. Under the run lock the user's direct policies and ID are read again: a user
+    that changed since ``user`` was read is read anew and planned again.
+    """
+    user_name, user_id = user.user_name, user.user_id
     if policies_to_move(user, options) == ((), ()):
         return _result(user_name, user_id, NOTHING_TO_MOVE, None)
-    first_plan, specs = _plan(iam_client, user, options)
-    if request.dry_run:
+    first_plan, specs = _plan(iam_client, user, options, snapshot)
+    if dry_run:
         return _result(user_name, user_id, PLANNED, first_plan)
+    try:
+        plan = _perform(iam_client, user, options, first_plan, specs, sleep=sleep)
+    except RemediationStopped:
+        if snapshot is not None:
+            snapshot.forget(first_plan.groups)
+        raise
+    if plan is None:
+        return _result(user_name, user_id, NOTHING_TO_MOVE, None)
+    if snapshot is not None:
+        snapshot.record(plan.setup_actions)
+    return _result(user_name, user_id, MOVED, plan)
+
+
+def _perform(
+    iam_client: IAMClient,
+    user: UserState,
+    options: MoveOptions,
+    first_plan: Plan,
+    specs: dict[str, GroupSpec],
+    *,
+    sleep: Callable[[float], None],
+) -> Plan | None:
+    """Take the lock, re-read, re-plan if needed, perform; the plan performed, or None."""
     plan: Plan | None = first_plan
     lock = RunLock(iam_client, first_plan.lock_group, first_plan.lock_path, sleep)
     lock.acquire()  # refused while another run for this user holds it
     try:
-        # Read again under the lock: a run that ended between the first read and the lock
-        # changed what there is to move.
-        again = _read_user(iam_client, user_name, user_id, options)
-        if again != user:
+        # Read again under the lock: a run that ended (or anyone's change) between the
+        # first read and the lock changed what there is to move.
+        again = _changed_under_lock(iam_client, user, options)
+        if again is not None:
             if policies_to_move(again, options) == ((), ()):
                 plan = None
             else:
-                plan, specs = _plan(iam_client, again, options)
+                plan, specs = _plan(iam_client, again, options, None)
     except (RemediationRefused, RemediationStopped) as outcome:
         if problem := lock.release():
             raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
@@ -216,9 +263,38 @@ def move_user_policies(
     if plan is None:
         if problem := lock.release():
             raise RemediationStopped(f"Nothing was left to move. {problem}")
-        return _result(user_name, user_id, NOTHING_TO_MOVE, None)
-    MoveRun(iam_client, plan, specs, lock, sleep).execute()
-    return _result(user_name, user_id, MOVED, plan)
+        return None
+    MoveRun(iam_client, plan, specs, lock, sleep, checked=True).execute()
+    return plan
+
+
+def _changed_under_lock(
+    iam_client: IAMClient, user: UserState, options: MoveOptions
+) -> UserState | None:
+    """None if the user's direct policies and ID are as ``user`` has them; else the user now.
+
+    Two reads when nothing changed (``ListAttachedUserPolicies``, then ``GetUser``: the
+    name still has the planned ID, so the read was of that user); they are also the
+    check before the first ``AddUserToGroup`` when no group is created first. A change
+    in the user's groups alone leaves the plan safe: each removal checks its route.
+    """
+    name = user.user_name
+    try:
+        attached = frozenset(attached_user_policy_arns(iam_client, name))
+        inline = user_inline_policies(iam_client, name) if options.move_inline_policies else None
+    except ClientError as error:
+        raise user_gone(iam_client, error, name, user.user_id, _RENAMED) from error
+    found = user_id_of(iam_client, name)
+    if found != user.user_id:
+        now = f"belongs to another user ({found}) now" if found else "no longer exists"
+        raise RemediationRefused(
+            f"IAM user {name} ({user.user_id}) was renamed or deleted before any change: the "
+            f"name {name} {now}. Nothing was changed {_RENAMED}."
+        )
+    same_inline = inline is None or inline == frozenset(user.inline_policies)
+    if attached == frozenset(user.attached_policy_arns) and same_inline:
+        return None
+    return _read_user(iam_client, name, user.user_id, options)
 
 
 def _read_user(
@@ -233,9 +309,7 @@ def _read_user(
             remediation_path=options.group_path,
         )
     except ClientError as error:
-        raise user_gone(
-            iam_client, error, user_name, user_id, "(if it was renamed, run it again for its ID)"
-        ) from error
+        raise user_gone(iam_client, error, user_name, user_id, _RENAMED) from error
 
 
 def user_gone(
@@ -250,11 +324,13 @@ def user_gone(
 
 
 def _plan(
-    iam_client: IAMClient, user: UserState, options: MoveOptions
+    iam_client: IAMClient, user: UserState, options: MoveOptions, snapshot: AccountSnapshot | None
 ) -> tuple[Plan, dict[str, GroupSpec]]:
-    quotas = read_quotas(iam_client)
+    """The plan and its groups' specs: from the snapshot if given, else from IAM now."""
+    quotas = snapshot.quotas() if snapshot else read_quotas(iam_client)
     specs = {spec.name: spec for spec in required_group_specs(user, options, quotas)}
-    existing = {name: read_group(iam_client, name) for name in specs}
+    group = snapshot.group if snapshot else partial(read_group, iam_client)
+    existing = {name: group(name) for name in specs}
     return plan_move(user, options, quotas, existing), specs
 
 

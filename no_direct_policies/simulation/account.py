@@ -52,6 +52,39 @@ def patch_moto_ids() -> None:
         model.__init__ = init
 
 
+def patch_moto_group_deletion() -> None:
+    """Make moto refuse ``DeleteGroup`` on a group with members or policies, as IAM does.
+
+    IAM answers ``DeleteConflict`` until the members are removed, the inline policies
+    deleted and the managed ones detached (IAM User Guide, "Delete an IAM group"); moto
+    5.2.5 deletes the group anyway. The run lock's release relies on IAM's refusal.
+    """
+    original = iam_models.IAMBackend.delete_group
+    if getattr(original, "_refuses_conflicts", False):
+        return
+
+    def delete_group(self: iam_models.IAMBackend, group_name: str) -> None:
+        group = self.groups.get(group_name)
+        if group is not None and (group.users or group.managed_policies or group.policies):
+            from moto.iam.exceptions import DeleteConflictException  # noqa: PLC0415
+
+            raise DeleteConflictException(
+                "Cannot delete entity, must remove users from group first."
+                if group.users
+                else "Cannot delete entity, must delete policies first."
+            )
+        original(self, group_name)
+
+    delete_group._refuses_conflicts = True  # type: ignore[attr-defined]
+    iam_models.IAMBackend.delete_group = delete_group  # type: ignore[method-assign]
+
+
+def patch_moto() -> None:
+    """Every way the simulated account is made to behave like IAM where it matters here."""
+    patch_moto_ids()
+    patch_moto_group_deletion()
+
+
 @contextmanager
 def simulated_account() -> Iterator[None]:
     """Run the block against an in-process moto account with AWS-managed policies.
@@ -63,7 +96,7 @@ def simulated_account() -> Iterator[None]:
     os.environ.update(SIMULATED_ENV)
     for key in CLEARED_ENV:
         os.environ.pop(key, None)
-    patch_moto_ids()
+    patch_moto()
     try:
         with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
             yield

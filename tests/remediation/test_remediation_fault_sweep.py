@@ -88,7 +88,7 @@ def _windows(calls: list[str]) -> tuple[set[int], set[int]]:
     join, removal = set(), set()
     for index, call in enumerate(calls):
         if call == "AddUserToGroup":
-            start = max(i for i in range(index) if calls[i] == "GetGroup")
+            start = max(i for i in range(index) if calls[i] == "ListAttachedGroupPolicies")
             join |= set(range(start + 1, index + 1))
         if call in {"DetachUserPolicy", "DeleteUserPolicy"}:
             start = max(i for i in range(index) if calls[i] == "ListGroupsForUser")

@@ -91,7 +91,8 @@ def test_policy_attached_to_the_group_before_the_check_is_never_granted(
     calls = recorded_calls(iam, lambda: remediate(iam, UserName="Jclean", GroupNamePrefix="C-"))
     make_user("John", [S3_FULL])
     guard.watch("John")
-    check = _index_before(calls, "AddUserToGroup", "GetGroup")  # the check right before
+    # The check right before the join reads what the group carries, managed policies first.
+    check = _index_before(calls, "AddUserToGroup", "ListAttachedGroupPolicies")
     with before_call(
         iam, check, lambda: observer.attach_group_policy(GroupName=GROUP, PolicyArn=READ_ONLY)
     ):
@@ -204,8 +205,12 @@ def test_inline_policy_rewritten_before_the_delete_is_not_deleted(
 
     clean = users("clean")
     payload = {"MoveInlinePolicies": True}
-    calls = recorded_calls(iam, lambda: remediate(iam, UserName=clean, **payload))
+    # Each run creates its own group (its own prefix), so both make the same calls.
+    calls = recorded_calls(
+        iam, lambda: remediate(iam, UserName=clean, GroupNamePrefix="C-", **payload)
+    )
     user = users("x")
+    payload["GroupNamePrefix"] = "M-"
     index = _index_before(calls, "DeleteUserPolicy", "GetUserPolicy")
 
     def rewrite() -> None:
