@@ -19,11 +19,19 @@ from no_direct_policies.compliance import (
     UserPolicies,
     decide,
 )
+from no_direct_policies.move.account_snapshot import AccountSnapshot
 from no_direct_policies.move.plan import RemediationStopped
-from no_direct_policies.move.request import RemediationError, move_user_policies, parse_payload
+from no_direct_policies.move.request import (
+    RemediationError,
+    move_read_user,
+    move_user_policies,
+    parse_payload,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
+
+    from no_direct_policies.cli.audit import AccountDetails
 
 
 def select_users(
@@ -87,8 +95,18 @@ REFUSED = "REFUSED"
 STOPPED = "STOPPED"
 
 
+def account_snapshot(iam_client: IAMClient, details: AccountDetails) -> AccountSnapshot:
+    """The account as read once (users and groups), to plan every chosen user against."""
+    return AccountSnapshot(iam_client, details.users, details.groups)
+
+
 def remediate_user(
-    iam_client: IAMClient, user: UserPolicies, *, apply: bool, helper_options: Mapping[str, Any]
+    iam_client: IAMClient,
+    user: UserPolicies,
+    *,
+    apply: bool,
+    helper_options: Mapping[str, Any],
+    snapshot: AccountSnapshot | None = None,
 ) -> dict[str, Any]:
     """Run the helper for one user: its result, or ``{"UserName", "UserId", "Outcome", "Error"}``.
 
@@ -97,12 +115,22 @@ def remediate_user(
     part-way at a safe point (RemediationStopped): some changes made, nothing lost
     or granted. Either way the other users still get their turn. An AWS error
     propagates: it stops the run.
+
+    With a ``snapshot`` the user is planned against the account as read once, and only
+    the reads its writes need are made for it (``move_read_user``); without one the
+    helper reads the user as the Lambda does.
     """
     try:  # a name IAM would reject is the helper's refusal, as the document would report it
         request = parse_payload(
             helper_payload(user.user_name, apply=apply, helper_options=helper_options)
         )
-        return move_user_policies(iam_client, request)
+        if snapshot is None:
+            return move_user_policies(iam_client, request)
+        options = request.options
+        state = snapshot.user_state(user.user_name, with_inline=options.move_inline_policies)
+        return move_read_user(
+            iam_client, state, options, dry_run=request.dry_run, snapshot=snapshot
+        )
     except RemediationError as error:
         return failure_outcome(user, error)
 

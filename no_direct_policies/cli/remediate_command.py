@@ -31,6 +31,7 @@ class _Workload:
 
     def __init__(self, account: Account | None, client: Any) -> None:
         self.account, self.client = account, client
+        self.details = audit.AccountDetails()  # the one read every user is planned against
         self.users: list[UserPolicies] = []
         self.findings: list[Finding] = []
         self.chosen: list[UserPolicies] = []
@@ -52,6 +53,7 @@ def _read_workloads(
                 options,
                 region=accounts.region(args),
                 on_page=lambda users: progress.update(done=users),
+                keep=workload.details,
             ):
                 workload.users.append(user)
                 if keep_findings:
@@ -66,7 +68,11 @@ def _read_workloads(
     def job(account: Account) -> None:
         workload = _Workload(account, accounts.account_client("iam", account, args, sts))
         for user, finding in audit.iter_findings(
-            workload.client, options, account_id=account.account_id, region=region
+            workload.client,
+            options,
+            account_id=account.account_id,
+            region=region,
+            keep=workload.details,
         ):
             workload.users.append(user)
             if keep_findings:
@@ -212,6 +218,7 @@ class _RemediationRun:
                         change_log.account = workload.account.account_id
                     change_log.attach(client)
                 client.meta.events.register("before-call.iam", stop.check_call_boundary)
+                snapshot = remediate.account_snapshot(client, workload.details)
                 for user in workload.chosen:
                     if stop.requested:
                         self.interrupted(f"{stop.received[0]} received", chosen[done:], change_log)
@@ -219,7 +226,11 @@ class _RemediationRun:
                         change_log.for_user(user.user_name, user.user_id)
                     try:
                         outcome = remediate.remediate_user(
-                            client, user, apply=self.apply, helper_options=helper_options
+                            client,
+                            user,
+                            apply=self.apply,
+                            helper_options=helper_options,
+                            snapshot=snapshot,
                         )
                     except interruption.Interrupted as stopped:
                         self.interrupted(str(stopped), chosen[done:], change_log, part_way=True)

@@ -321,14 +321,14 @@ def helper_fails_for(monkeypatch):
     from no_direct_policies.cli import remediate
 
     failing: dict[str, Exception] = {}
-    real = remediate.move_user_policies
+    real = remediate.move_read_user
 
-    def move(iam_client, request, **kwargs):
-        if request.user_name in failing:
-            raise failing[request.user_name]
-        return real(iam_client, request, **kwargs)
+    def move(iam_client, user, options, **kwargs):
+        if user.user_name in failing:
+            raise failing[user.user_name]
+        return real(iam_client, user, options, **kwargs)
 
-    monkeypatch.setattr(remediate, "move_user_policies", move)
+    monkeypatch.setattr(remediate, "move_read_user", move)
     return failing
 
 
