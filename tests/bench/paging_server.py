@@ -3,13 +3,16 @@
 Stock moto 5.2.5 answers ``ListUsers`` and ``GetAccountAuthorizationDetails``
 in one page whatever ``MaxItems`` says. This server (moto's own WSGI app, run
 in its own process with ``python -m tests.bench.paging_server --port N``)
-changes three things:
+changes four things (and refuses ``DeleteGroup`` on a group that has members
+or policies, as IAM does):
 
 * ``ListUsers`` and ``GetAccountAuthorizationDetails`` honour ``MaxItems``
   (default 100, 1 to 1000, as IAM) and ``Marker``, with ``IsTruncated``.
 * Every AWS request is counted at the server as ``service:Action`` (the
   service from the SigV4 credential scope, the action from ``Action=`` of a
   query-protocol request or from ``X-Amz-Target`` of a JSON one).
+* Config ``ListDiscoveredResources`` for IAM users is answered from moto's IAM
+  users (a recorder that recorded them all; moto's Config does not record IAM users).
 * Config ``GetComplianceDetailsByConfigRule``, which moto lacks, is answered
   from the evaluations this server received through ``PutEvaluations``
   (COMPLIANT and NON_COMPLIANT ones, ``Limit`` at most 100, ``NextToken``), so a
@@ -40,6 +43,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+from no_direct_policies.simulation.account import patch_moto_group_deletion
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_ITEMS = 100  # IAM's default page size for these two actions
@@ -142,6 +147,21 @@ def seed(spec: dict[str, Any]) -> dict[str, int]:
     return {"users": len(backend.users), "policies": len(arns)}
 
 
+def _discovered_users(request: dict[str, Any]) -> dict[str, Any]:
+    """Config's ``ListDiscoveredResources`` for IAM users, as a recorder that has recorded
+    every user of the account (moto's Config does not record IAM users)."""
+    if request.get("resourceType") != "AWS::IAM::User":
+        return {"resourceIdentifiers": []}
+    wanted = set(request.get("resourceIds") or ())
+    return {
+        "resourceIdentifiers": [
+            {"resourceType": "AWS::IAM::User", "resourceId": user.id, "resourceName": user.name}
+            for user in _iam_backend().users.values()
+            if not wanted or user.id in wanted
+        ]
+    }
+
+
 class CountingApp:
     """WSGI middleware: count requests by action, answer the control endpoints and Config's
     GetComplianceDetailsByConfigRule, pass everything else to moto."""
@@ -166,6 +186,8 @@ class CountingApp:
             self.counts[f"{service}:{action}"] += 1
         if service == "config" and action == "GetComplianceDetailsByConfigRule":
             return self._json(start_response, self._compliance_details(payload))
+        if service == "config" and action == "ListDiscoveredResources":
+            return self._json(start_response, _discovered_users(payload))
         if service == "config" and action == "PutEvaluations":
             with self.lock:
                 for evaluation in payload.get("Evaluations", []):
@@ -248,6 +270,7 @@ def serve(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     _patch_iam_paging()
+    patch_moto_group_deletion()  # DeleteGroup refuses a group with members or policies
     app = CountingApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     print(f"listening on http://{host}:{port}", flush=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from .paging_server import ROOT, PagingServer, client_environment
-from .run import EVENTS, consolidation_ideal, remediation_bound
+from .run import EVENTS, consolidation_bound, move_bound, remediation_bound
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,55 @@ def test_a_sweep_reads_iam_once_per_page_and_puts_every_user(server):
 
 
 def test_the_bounds_stated_in_the_table():
-    assert remediation_bound(1, 1) == (7, 4)
-    assert remediation_bound(11, 2) == (9, 26)
-    assert consolidation_ideal(200, (("a",), ("a", "b"))) == (1 + 1 + 2 + 200, 5 + 100 * 5)
+    assert move_bound(1) == (3 + 7 + 2, 1 + 1 + 2)  # 4k + 12 in all for one group
+    assert move_bound(11) == (33 + 14 + 2, 11 + 2 + 2)
+    assert remediation_bound(1) == (12 + 4 + 1, 4 + 1 + 1)
+    assert consolidation_bound(200, (("a",), ("a", "b"))) == (
+        1 + 1 + 100 * 12 + 100 * 15,
+        2 + 3 + 100 * 4 + 100 * 5,
+    )
+
+
+def test_bulk_remediation_reads_the_account_once_and_stays_within_the_bound(running_server):
+    sets = (("p0",), ("p0", "p1"), ("p1", "p2", "p3"))
+    per_set = 8
+    running_server.reset()
+    running_server.seed(
+        {
+            "policies": ["p0", "p1", "p2", "p3"],
+            "users": [
+                {"name": f"team-{index}-{n}", "id": f"AIDA{index:08d}{n:09d}", "policies": names}
+                for index, names in enumerate(sets)
+                for n in range(per_set)
+            ]
+            + [
+                {"name": f"clean-{n}", "id": f"AIDA{9:08d}{n:09d}", "policies": []}
+                for n in range(5)
+            ],
+        }
+    )
+    running_server.reset_counts()
+    done = subprocess.run(
+        [sys.executable, "-m", "no_direct_policies", "remediate", "--apply", "--format", "json"],
+        cwd=ROOT,
+        env=client_environment(running_server.endpoint),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [r["Status"] for r in json.loads(done.stdout)["Results"]] == ["MOVED"] * 24
+    counts = running_server.counts()
+    reads = sum(n for key, n in counts.items() if key.split(":")[1].startswith(("Get", "List")))
+    writes = sum(counts.values()) - reads
+    bound_reads, bound_writes = consolidation_bound(len(sets) * per_set, sets)
+    # One read of the account (29 users, 1 page) and one of the quotas, for every user.
+    assert counts["iam:GetAccountAuthorizationDetails"] == 1
+    assert counts["iam:GetAccountSummary"] == 1
+    assert "iam:ListUsers" not in counts
+    assert counts["iam:CreateGroup"] == len(sets) + len(sets) * per_set  # groups, run locks
+    assert writes == bound_writes
+    # Beyond the bound: the user who creates a set's group reads itself again after that.
+    assert bound_reads <= reads <= bound_reads + 2 * len(sets)
+    assert reads + writes <= 1.1 * (bound_reads + bound_writes)
