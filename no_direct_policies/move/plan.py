@@ -50,11 +50,14 @@ Invariants and how each is guaranteed:
    second run gets ``EntityAlreadyExists`` and is refused ("another
    remediation of this user is in progress") unless the lock is older than
    ``LOCK_STALE_SECONDS`` (15 minutes, Lambda's maximum run time: its run
-   crashed), which is then replaced. Under the lock the run reads the user
-   again and re-plans if anything changed (a run that ended in between). The
-   lock is verified (``GetGroup``: the ``GroupId`` this run created) before the
-   first removal and before any take-back, and deleted at the end however the
-   run ends; a lock someone gave a member or a policy is not deleted and the
+   crashed), which is then replaced. Under the lock the run reads the user's
+   direct policies and ``GetUser`` again; if they changed since the plan's read
+   (a run that ended in between), it reads the user anew and re-plans. A change
+   to the user's groups alone leaves the plan safe: each removal checks its
+   route (rule 9). The lock is verified (``GetGroup``: the ``GroupId`` this run
+   created) before the first removal and before any take-back, and deleted at
+   the end however the run ends; a lock someone gave a member or a policy is
+   not deleted (IAM refuses ``DeleteGroup`` on it: ``DeleteConflict``) and the
    run says so. The lock grants nothing and deleting an empty group removes
    nothing from anyone. A dry run takes no lock.
 8. Take-backs - a membership this run added is removed again (the user leaves
@@ -70,16 +73,21 @@ Invariants and how each is guaranteed:
    - ``AddUserToGroup``: the user's direct policies (and inline documents when
      moving them), then ``GetUser`` (the name still has the planned ID; IDs are
      never reused, so reads followed by a matching ``GetUser`` were of that
-     user), and the group itself (``read_group`` + ``check_group`` with the
-     exact, complete set). Right after it: the group's policies again (more
-     than its set: take-back, stop), then the user as before it.
-   - The read-back after the last join: every moved policy reaches the user
-     through a group (retried while IAM becomes consistent); a group of this
-     run carrying more than its set makes the user leave every group this run
-     added it to, and the run stops naming the gain.
-   - The first removal: the lock, and the direct policies again (a revocation:
-     take-back and stop; an inline document rewritten: stop).
-   - Every removal: ``ListGroupsForUser`` and what the groups that should carry
+     user), and what the group carries (its managed and inline policies,
+     ``check_group`` with the exact, complete set; its path was checked when
+     the plan chose it, and only what it carries decides what joining grants).
+     Right after it: the group's policies again (more than its set: take-back,
+     stop).
+   - Between the last join and the first removal, one set of reads in this
+     order: the lock; the direct policies again (a revocation: take-back and
+     stop; an inline document rewritten: stop); the read-back,
+     ``ListGroupsForUser`` and what each group that should carry a moved
+     policy carries (every moved policy must reach the user through a group;
+     retried while IAM becomes consistent; a group of this run carrying more
+     than its set makes the user leave every group this run added it to, and
+     the run stops naming the gain); then ``GetUser``. No write comes between
+     these reads and the first removal, so they are also its route check.
+   - Every later removal: ``ListGroupsForUser`` and what the groups that should carry
      the policy carry (``ListAttachedGroupPolicies``, or the inline documents),
      for a ``DeleteUserPolicy`` the user's document (``GetUserPolicy``: changed
      means stop, nothing deleted), then ``GetUser``. If no group carries it any
@@ -94,6 +102,15 @@ Invariants and how each is guaranteed:
    it keeps, and told to re-run; a deleted user's groups stay in place, and a
    group without members grants nobody anything (a later run for a user with
    the same set reuses it, rule 2).
+
+Many users at once (``remediate --apply``): every chosen user is planned
+against one read of the account (``account_snapshot``: users, groups and
+what each carries, from ``GetAccountAuthorizationDetails``, and the quotas from
+one ``GetAccountSummary``), kept current with the groups each move creates.
+The snapshot only plans; it may be stale by the time a user's turn comes, and
+rules 7 to 10 are kept exactly as for one user: the lock, the re-read under it
+(a user whose direct policies changed is read anew and re-planned) and every
+check before each write.
 
 Outcomes: ``RemediationRefused`` ("Refused: ...") is raised before any IAM
 change (a run refused under its lock has created and deleted only that lock);
