@@ -128,6 +128,7 @@ class AccountSnapshot:
                 self._groups[key] = replace(group, member_names=members)
 
     def forget(self, group_names: Iterable[str]) -> None:
-        """Read these groups live next time: a move that did not finish may have changed them."""
+        """Read these groups live next time: a move that did not finish may have changed them,
+        or found them other than the snapshot has them."""
         self._forgotten.update(name.lower() for name in group_names)
         self._quotas = None  # groups may have been created: ask GetAccountSummary again

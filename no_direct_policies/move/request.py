@@ -220,7 +220,7 @@ def move_read_user(
         return _result(user_name, user_id, PLANNED, first_plan)
     try:
         plan = _perform(iam_client, user, options, first_plan, specs, sleep=sleep)
-    except RemediationStopped:
+    except RemediationError:  # the groups may differ from the snapshot: read them next time
         if snapshot is not None:
             snapshot.forget(first_plan.groups)
         raise
