@@ -57,6 +57,7 @@ VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes cons
 TAKE_BACK_DELAYS = (0.5, 1.0, 2.0, 4.0)  # retries of a RemoveUserFromGroup that failed
 
 _NAMES_USER = ("AddUserToGroup", "DetachUserPolicy", "DeleteUserPolicy")
+_COMPLETES = ("AttachGroupPolicy", "PutGroupPolicy")
 
 
 def _log(action: str, **parameters: str) -> None:
@@ -344,6 +345,7 @@ class MoveRun:
             for name, spec in self._spec.items()
         }
         self._checked = checked  # the user was checked and nothing was written since
+        self._completing: set[str] = set()  # existing groups checked before completing
 
     # --- The run ---------------------------------------------------------------
 
@@ -396,6 +398,8 @@ class MoveRun:
             self._write(action)
 
     def _write(self, action: Action) -> None:
+        if action["Action"] in _COMPLETES and action["GroupName"] not in self.created:
+            self._check_completion(action["GroupName"])
         try:
             created = perform_action(self.iam, action, self.specs)
         except RemediationRefused as refusal:  # a racing run's group that cannot be used
@@ -424,6 +428,27 @@ class MoveRun:
             self.removed_arns.add(action["PolicyArn"])
         elif name == "DeleteUserPolicy":
             self.removed_inline.add(action["PolicyName"])
+
+    def _check_completion(self, group: str) -> None:
+        """Right before completing a group this run did not create: it still has no member.
+
+        A group that carries only part of its set (an interrupted run's) is completed only
+        while completing it grants nobody anything (rule 2); its members are read live,
+        since the plan's read (or the account's, in bulk) may be old.
+        """
+        if group.lower() in self._completing:
+            return
+        self._completing.add(group.lower())
+        state = read_group(self.iam, group)
+        if state is None:
+            self.stop(
+                f"Group {group} was deleted before this run completed it; nothing was added "
+                "to it. Run the remediation again."
+            )
+        try:
+            check_group(self._spec[group.lower()], state)
+        except RemediationRefused as refusal:
+            self.stop(f"{refusal.reason} This was read right before completing it.")
 
     # --- Joining a group ---------------------------------------------------------
 
@@ -476,19 +501,28 @@ class MoveRun:
         )
 
     def _before_removals(self) -> None:
-        """The reads between the last join and the first removal, in this order.
+        """The reads between the last join (and its group check) and the first removal.
 
-        The lock is still this run's; the user's direct policies (a revocation since the
-        last read: take-back and stop; a rewritten inline document: stop); the read-back
-        (``_verify``: the user's groups and what the carrying groups carry, which is also
-        the first removal's route check); then ``GetUser``: every read above was of the
-        planned user.
+        In this order: the user's direct policies and inline documents (a revocation
+        during the join: take-back and stop; a rewritten inline document: stop, nothing
+        deleted); the lock is still this run's; the read-back (``_verify``: the user's
+        groups and what the carrying groups carry, also the first removal's route
+        check), after which the direct policies are read again if the read-back had to
+        wait for IAM; the document of an inline policy the first removal deletes
+        (``GetUserPolicy``); then ``GetUser``: every read above was of the planned user.
         """
-        self._require_lock("")
         direct = self._read_direct(confirm=False)
-        self._verify()
+        self._require_lock("")
+        if self._verify():
+            direct = self._read_direct(confirm=False)  # what changed while it waited
+        first = self.plan.removal_actions[0] if self.plan.removal_actions else None
+        problem = ""
+        if first is not None and first["Action"] == "DeleteUserPolicy":
+            problem = self._document_problem(first["PolicyName"])
         self.confirm_identity()
         self._after_direct_read(direct)
+        if problem:
+            self.stop(problem)
         self._checked = True
 
     def _carriers(self) -> dict[str, list[str]]:
@@ -498,10 +532,13 @@ class MoveRun:
             carriers[f"inline:{policy.name}"] = self._should_carry(None, policy)
         return carriers
 
-    def _verify(self) -> None:
-        """Read back until every moved policy reaches the user through a group (bounded)."""
+    def _verify(self) -> bool:  # noqa: RET503 - the last line, stop(), raises
+        """Read back until every moved policy reaches the user through a group (bounded).
+
+        True if it had to wait for IAM (read more than once).
+        """
         carriers = self._carriers()
-        for delay in (*VERIFY_DELAYS, None):
+        for attempt, delay in enumerate((*VERIFY_DELAYS, None)):
             try:
                 found = unverified(self.iam, self.plan, carriers)
             except ClientError as error:
@@ -512,7 +549,7 @@ class MoveRun:
                 self.confirm_identity()
                 self._leave_for_gain(found.gains)
             if not found.problems:
-                return
+                return attempt > 0
             if delay is not None:
                 self.sleep(delay)
         self.confirm_identity()  # the read-back of a user replaced meanwhile fails too
@@ -562,18 +599,8 @@ class MoveRun:
             policy = next(
                 p for p in self.plan.moved_inline_policies if p.name == action["PolicyName"]
             )
-            try:
-                now = self.iam.get_user_policy(UserName=self.user_name, PolicyName=policy.name)
-            except ClientError as error:
-                if error_code(error) != "NoSuchEntity":
-                    raise
-                return ""  # already gone: the delete finds nothing and says so
-            if InlinePolicy.from_document(policy.name, now["PolicyDocument"]) != policy:
-                return (
-                    f"inline policy {policy.name} of {self.user_name} was rewritten during the "
-                    "remediation; the new document stays on the user and nothing was removed "
-                    "for it. Run the remediation again to move it as it is now."
-                )
+            if problem := self._document_problem(policy.name):
+                return problem
             for name in self._should_carry(None, policy):
                 documents = {p.document for p in group_inline_policies(self.iam, name)}
                 if name.lower() in member and policy.document in documents:
@@ -585,6 +612,26 @@ class MoveRun:
             f"policy off that group during the run. It is still on {self.user_name} directly "
             "and nothing was removed for it, so nothing was lost. Run the remediation again."
         )
+
+    def _document_problem(self, policy_name: str) -> str:
+        """Right before deleting an inline policy: "" unless its document was rewritten.
+
+        A policy already gone is no problem here: the delete finds nothing and says so.
+        """
+        policy = next(p for p in self.plan.moved_inline_policies if p.name == policy_name)
+        try:
+            now = self.iam.get_user_policy(UserName=self.user_name, PolicyName=policy.name)
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            return ""
+        if InlinePolicy.from_document(policy.name, now["PolicyDocument"]) != policy:
+            return (
+                f"inline policy {policy.name} of {self.user_name} was rewritten during the "
+                "remediation; the new document stays on the user and nothing was removed "
+                "for it. Run the remediation again to move it as it is now."
+            )
+        return ""
 
     def _should_carry_for(self, action: Action) -> list[str]:
         if action["Action"] == "DetachUserPolicy":

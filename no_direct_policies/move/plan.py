@@ -26,9 +26,11 @@ Invariants and how each is guaranteed:
    with anything else, or under another path, is refused, never reused. A group
    that holds only part of its set (an interrupted or concurrent run) is
    completed only while it has no members, so completing it grants nobody
-   anything. A group the user is already in, under the remediation path, whose
-   name ends in a set digest that does not match what it carries (someone
-   attached more to it) is never counted as covering anything: the plan is
+   anything: its members are read right before the first policy is added to it
+   (``read_group``), not taken from the plan's read. A group the user is
+   already in, under the remediation path, whose name ends in a set digest
+   that does not match what it carries (someone attached more to it) is never
+   counted as covering anything: the plan is
    refused naming it (``check_user_groups``). IAM group names are unique
    regardless of case: a group found under the planned name in another case is
    that group, checked the same way, and is then named as IAM knows it.
@@ -51,10 +53,10 @@ Invariants and how each is guaranteed:
    remediation of this user is in progress") unless the lock is older than
    ``LOCK_STALE_SECONDS`` (15 minutes, Lambda's maximum run time: its run
    crashed), which is then replaced. Under the lock the run reads the user's
-   direct policies and ``GetUser`` again; if they changed since the plan's read
-   (a run that ended in between), it reads the user anew and re-plans. A change
-   to the user's groups alone leaves the plan safe: each removal checks its
-   route (rule 9). The lock is verified (``GetGroup``: the ``GroupId`` this run
+   direct policies, its groups (rule 4's GroupsPerUserQuota) and ``GetUser``
+   again; if they changed since the plan's read (a run that ended in between,
+   or the account's read in bulk), it reads the user anew and re-plans, and is
+   checked again before its first join. The lock is verified (``GetGroup``: the ``GroupId`` this run
    created) before the first removal and before any take-back, and deleted at
    the end however the run ends; a lock someone gave a member or a policy is
    not deleted (IAM refuses ``DeleteGroup`` on it: ``DeleteConflict``) and the
@@ -78,15 +80,18 @@ Invariants and how each is guaranteed:
      the plan chose it, and only what it carries decides what joining grants).
      Right after it: the group's policies again (more than its set: take-back,
      stop).
-   - Between the last join and the first removal, one set of reads in this
-     order: the lock; the direct policies again (a revocation: take-back and
-     stop; an inline document rewritten: stop); the read-back,
-     ``ListGroupsForUser`` and what each group that should carry a moved
-     policy carries (every moved policy must reach the user through a group;
-     retried while IAM becomes consistent; a group of this run carrying more
-     than its set makes the user leave every group this run added it to, and
-     the run stops naming the gain); then ``GetUser``. No write comes between
-     these reads and the first removal, so they are also its route check.
+   - Between the last join's group check and the first removal, one set of
+     reads in this order: the direct policies and inline documents (a
+     revocation: take-back and stop; an inline document rewritten: stop); the
+     lock; the read-back, ``ListGroupsForUser`` and what each group that should
+     carry a moved policy carries (every moved policy must reach the user
+     through a group; retried while IAM becomes consistent, and the direct
+     policies read again after a retry; a group of this run carrying more than
+     its set makes the user leave every group this run added it to, and the
+     run stops naming the gain); ``GetUserPolicy`` when the first removal is a
+     ``DeleteUserPolicy`` (changed: stop, nothing deleted); then ``GetUser``.
+     No write comes between these reads and the first removal, so they are also
+     its route check.
    - Every later removal: ``ListGroupsForUser`` and what the groups that should carry
      the policy carry (``ListAttachedGroupPolicies``, or the inline documents),
      for a ``DeleteUserPolicy`` the user's document (``GetUserPolicy``: changed
@@ -126,8 +131,9 @@ tell who removed a policy):
   ``AddUserToGroup`` reaches the user from that call until the take-back right
   after it (the group's re-read, the lock check and the removal: four calls).
 - Revocation window: a policy revoked after the direct read before
-  ``AddUserToGroup`` reaches the user through the group until the read right
-  after it (two calls); the run then takes it back.
+  ``AddUserToGroup`` reaches the user through the group until the direct read
+  after it (two calls, the group's re-read, in between); the run then takes
+  it back.
 - Removal window: a route removed (the user taken out of the group, or the
   policy detached from it) after the ``ListGroupsForUser`` of the check before
   a removal and before the removal itself is not seen: the user loses that

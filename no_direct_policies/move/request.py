@@ -47,6 +47,7 @@ from no_direct_policies.move.iam_reads import (
     read_group,
     read_quotas,
     read_user,
+    user_group_names,
     user_id_of,
     user_inline_policies,
 )
@@ -264,7 +265,8 @@ def _perform(
         if problem := lock.release():
             raise RemediationStopped(f"Nothing was left to move. {problem}")
         return None
-    MoveRun(iam_client, plan, specs, lock, sleep, checked=True).execute()
+    # A re-plan read more after the identity check: the user is checked again before a join.
+    MoveRun(iam_client, plan, specs, lock, sleep, checked=again is None).execute()
     return plan
 
 
@@ -273,15 +275,16 @@ def _changed_under_lock(
 ) -> UserState | None:
     """None if the user's direct policies and ID are as ``user`` has them; else the user now.
 
-    Two reads when nothing changed (``ListAttachedUserPolicies``, then ``GetUser``: the
-    name still has the planned ID, so the read was of that user); they are also the
-    check before the first ``AddUserToGroup`` when no group is created first. A change
-    in the user's groups alone leaves the plan safe: each removal checks its route.
+    Three reads when nothing changed (``ListAttachedUserPolicies``, ``ListGroupsForUser``:
+    the groups count against GroupsPerUserQuota, checked before any change; then
+    ``GetUser``: the name still has the planned ID, so the reads were of that user); they
+    are also the check before the first ``AddUserToGroup`` when no group is created first.
     """
     name = user.user_name
     try:
         attached = frozenset(attached_user_policy_arns(iam_client, name))
         inline = user_inline_policies(iam_client, name) if options.move_inline_policies else None
+        groups = {group.lower() for group in user_group_names(iam_client, name)}
     except ClientError as error:
         raise user_gone(iam_client, error, name, user.user_id, _RENAMED) from error
     found = user_id_of(iam_client, name)
@@ -292,7 +295,8 @@ def _changed_under_lock(
             f"name {name} {now}. Nothing was changed {_RENAMED}."
         )
     same_inline = inline is None or inline == frozenset(user.inline_policies)
-    if attached == frozenset(user.attached_policy_arns) and same_inline:
+    same_groups = groups == {group.name.lower() for group in user.groups}
+    if attached == frozenset(user.attached_policy_arns) and same_inline and same_groups:
         return None
     return _read_user(iam_client, name, user.user_id, options)
 

@@ -128,19 +128,21 @@ def move_bound(k: int, per_group: int = POLICIES_PER_GROUP) -> tuple[int, int]:
     read of the user); what follows is what ``move.plan``'s rules 7 to 9 require, with
     reads that no write separates counted once.
 
-    reads, 3k + 7m + 2: under the lock, ListAttachedUserPolicies and GetUser (2); right
+    reads, 3k + 7m + 3: under the lock, ListAttachedUserPolicies, ListGroupsForUser (the
+    user's groups count against GroupsPerUserQuota, checked before any change) and GetUser
+    (3); right
     before each join, what the group carries (ListAttachedGroupPolicies and
     ListGroupPolicies, 2 per group) and, before each join after the first, the user again
     (2); right after each join, the group again (2 per group); between the last join and
-    the first removal, the lock (GetGroup), the user's direct policies, its groups
-    (ListGroupsForUser), what each group carries (ListAttachedGroupPolicies, 1 per group)
-    and GetUser (4 + m); before each later removal, ListGroupsForUser,
+    the first removal, the user's direct policies, the lock (GetGroup), the user's
+    groups (ListGroupsForUser), what each group carries (ListAttachedGroupPolicies, 1
+    per group) and GetUser (4 + m); before each later removal, ListGroupsForUser,
     ListAttachedGroupPolicies and GetUser (3 per removal); the lock's release (GetGroup).
     writes, k + m + 2: the lock's CreateGroup and DeleteGroup, one AddUserToGroup per
     group, one DetachUserPolicy per policy.
     """
     m = math.ceil(k / per_group)
-    return 3 * k + 7 * m + 2, k + m + 2
+    return 3 * k + 7 * m + 3, k + m + 2
 
 
 def remediation_bound(k: int, per_group: int = POLICIES_PER_GROUP) -> tuple[int, int]:

@@ -188,9 +188,8 @@ def _stale_group_reads(iam: Any, stale_reads: int) -> None:
 
     def hide(parsed: dict, **_kwargs: Any) -> None:
         seen["calls"] += 1
-        # Call 1 is the read of the user before the run lock; the read under the lock reads
-        # only its direct policies and ID.
-        if 1 < seen["calls"] <= 1 + stale_reads:
+        # Calls 1 and 2 are the reads of the user before and under the run lock.
+        if 2 < seen["calls"] <= 2 + stale_reads:
             parsed["Groups"] = []
 
     iam.meta.events.register("after-call.iam.ListGroupsForUser", hide)
