@@ -187,6 +187,7 @@ class _RemediationRun:
     def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
         self.format = args.format
         self.apply = args.apply
+        self.group_name_prefix = args.group_name_prefix
         self.stdout, self.stderr = stdout, stderr
         self.colour = output.use_colour(stdout)
         self.results: list[dict[str, Any]] = []
@@ -348,12 +349,24 @@ class _RemediationRun:
         """Report what was done and what was not, then stop the run (exit 130)."""
         self.finish(Interrupted=True)
         done = len(self.results) + len(self.failures)
-        where = (
-            f"{remaining[0].user_name} was stopped part-way, at an IAM call boundary "
-            "(nothing lost or granted; run remediate again to finish it)"
-            if part_way
-            else "between two users"
-        )
+        where = "between two users"
+        if part_way:
+            from no_direct_policies.move.plan import (  # noqa: PLC0415 - audit needs no helper
+                DEFAULT_GROUP_NAME_PREFIX,
+                lock_group_name,
+            )
+
+            user = remaining[0]
+            lock = lock_group_name(
+                self.group_name_prefix or DEFAULT_GROUP_NAME_PREFIX, user.user_id
+            )
+            where = (
+                f"{user.user_name} was stopped part-way, at an IAM call boundary (nothing "
+                "lost or granted; run remediate again to finish it; its run lock group "
+                f"{lock}, if it was created, refuses another run of {user.user_name} for 15 "
+                "minutes: once nothing else is changing the user, delete it with aws iam "
+                f"delete-group --group-name {lock})"
+            )
         not_started = [user.user_name for user in remaining[1 if part_way else 0 :]]
         record = f"; changes recorded in {change_log.path}" if change_log else ""
         raise interruption.Interrupted(

@@ -44,8 +44,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from no_direct_policies.simulation.account import patch_moto_group_deletion
-
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_ITEMS = 100  # IAM's default page size for these two actions
 LARGEST_MAX_ITEMS = 1000
@@ -268,6 +266,10 @@ def serve(host: str, port: int) -> None:
         create_backend_app,
     )
     from werkzeug.serving import make_server
+
+    # Imported here, in the server's process: the benchmark process stays small, since a
+    # child it starts inherits its peak RSS (Linux keeps ru_maxrss across execve).
+    from no_direct_policies.simulation.account import patch_moto_group_deletion
 
     _patch_iam_paging()
     patch_moto_group_deletion()  # DeleteGroup refuses a group with members or policies

@@ -3,13 +3,15 @@ counts requests by action."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from .paging_server import PagingServer
+from .paging_server import ROOT, PagingServer
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,13 @@ def test_config_requests_are_counted_and_earlier_evaluations_served(server):
         "config:PutEvaluations": 1,
         "config:GetComplianceDetailsByConfigRule": 2,
     }
+
+
+def test_the_benchmark_process_does_not_load_moto():
+    # A child inherits its parent's peak RSS on Linux (ru_maxrss survives execve), so the
+    # clients' figures are their own only while the benchmark process stays small.
+    code = "import sys, tests.bench.run; print(sorted(m for m in sys.modules if m == 'moto'))"
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -245,6 +245,10 @@ def test_second_signal_stops_at_an_iam_call_boundary(moto_server, tmp_path):
     assert stderr.startswith("error: interrupted (SIGINT received")
     moved = _assert_log_matches_iam(iam, log, names)
     assert len(moved) < len(names)
+    if "stopped part-way" in stderr:  # the user stopped mid-move: its lock is named
+        locks = [g["GroupName"] for g in iam.list_groups()["Groups"] if "lock-" in g["GroupName"]]
+        for lock in locks:
+            assert f"aws iam delete-group --group-name {lock}" in stderr
 
 
 def _copy_of_the_working_tree(target: Path) -> Path:
