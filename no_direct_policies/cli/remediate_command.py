@@ -187,7 +187,7 @@ class _RemediationRun:
     def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
         self.format = args.format
         self.apply = args.apply
-        self.group_name_prefix = args.group_name_prefix
+        self.group_name_prefix = getattr(args, "group_name_prefix", None)  # undo has none
         self.stdout, self.stderr = stdout, stderr
         self.colour = output.use_colour(stdout)
         self.results: list[dict[str, Any]] = []

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore import xform_name
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from no_direct_policies.move.audit_trail import audit_logger
 from no_direct_policies.move.iam_reads import (
@@ -90,6 +90,14 @@ def perform_action(iam_client: IAMClient, action: Action, specs: Mapping[str, Gr
         check_group(spec, state)
         return False
     return bool(action["Action"] == "CreateGroup")
+
+
+def describe_error(error: ClientError | BotoCoreError) -> str:
+    """An AWS error for a stop's message: its code and call, or what the connection said."""
+    if isinstance(error, ClientError):
+        message = error.response.get("Error", {}).get("Message", "")
+        return f"AWS error {error_code(error)} on {error.operation_name} ({message})"
+    return f"AWS error {type(error).__name__} ({error})"
 
 
 def _named(
@@ -290,12 +298,13 @@ class RunLock:
                 "the policies "
                 f"off, then delete it: aws iam delete-group --group-name {self.name}"
             )
-        except ClientError as error:
-            if error_code(error) == "NoSuchEntity":
+        except (ClientError, BotoCoreError) as error:
+            if isinstance(error, ClientError) and error_code(error) == "NoSuchEntity":
                 return ""  # someone deleted it: nothing is left to release
+            what = error_code(error) if isinstance(error, ClientError) else str(error)
             return (
                 f"AWS error The run lock group {self.name} could not be deleted "
-                f"({error_code(error)}). "
+                f"({what}). "
                 "It has no member and no policy, so it grants nothing; until it is deleted "
                 "(or for 15 minutes) runs for this user are refused. Delete it: "
                 f"aws iam delete-group --group-name {self.name}"
@@ -345,7 +354,6 @@ class MoveRun:
             for name, spec in self._spec.items()
         }
         self._checked = checked  # the user was checked and nothing was written since
-        self._completing: set[str] = set()  # existing groups checked before completing
 
     # --- The run ---------------------------------------------------------------
 
@@ -357,15 +365,13 @@ class MoveRun:
             if problem := self.lock.release():
                 raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
             raise
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             problem = self.lock.release()
             if not self.writes and not problem:
                 raise  # nothing was changed: the AWS error as it is
-            message = error.response.get("Error", {}).get("Message", "")
             text = (
-                f"AWS error {error_code(error)} on {error.operation_name} ({message}) after "
-                "this run had changed IAM; it stopped there, where nothing was lost or "
-                f"granted. {self.changes()}"
+                f"{describe_error(error)} after this run had changed IAM; it stopped there, "
+                f"where nothing was lost or granted. {self.changes()}"
             )
             raise RemediationStopped(
                 " ".join(filter(None, [text, problem, "Run the remediation again to resume."]))
@@ -398,7 +404,7 @@ class MoveRun:
             self._write(action)
 
     def _write(self, action: Action) -> None:
-        if action["Action"] in _COMPLETES and action["GroupName"] not in self.created:
+        if action["Action"] in _COMPLETES:
             self._check_completion(action["GroupName"])
         try:
             created = perform_action(self.iam, action, self.specs)
@@ -430,25 +436,45 @@ class MoveRun:
             self.removed_inline.add(action["PolicyName"])
 
     def _check_completion(self, group: str) -> None:
-        """Right before completing a group this run did not create: it still has no member.
+        """Right before each write that adds a policy to a group: it has no member.
 
-        A group that carries only part of its set (an interrupted run's) is completed only
-        while completing it grants nobody anything (rule 2); its members are read live,
-        since the plan's read (or the account's, in bulk) may be old.
+        A group is built (created, or an interrupted run's completed) only while adding to
+        it grants nobody anything (rule 2), so its members are read live before each policy
+        added (``GetGroup``); a group this run did not create is also checked to carry
+        nothing beyond its set (``read_group``).
         """
-        if group.lower() in self._completing:
-            return
-        self._completing.add(group.lower())
-        state = read_group(self.iam, group)
+        created = group in self.created
+        state = None if not created else self._members_only(group)
+        if state is None:
+            state = read_group(self.iam, group)
         if state is None:
             self.stop(
                 f"Group {group} was deleted before this run completed it; nothing was added "
                 "to it. Run the remediation again."
             )
+        if created and state.member_names:
+            self.stop(
+                f"Group {group}, which this run created, got members while it was being "
+                f"built ({', '.join(sorted(state.member_names))}): someone added them, and "
+                "what it carries so far reaches them. Nothing more was added to it. Take "
+                "them out of it, then run the remediation again."
+            )
         try:
             check_group(self._spec[group.lower()], state)
         except RemediationRefused as refusal:
-            self.stop(f"{refusal.reason} This was read right before completing it.")
+            self.stop(f"{refusal.reason} This was read right before adding to it.")
+
+    def _members_only(self, group: str) -> GroupState | None:
+        """A group this run created, as far as the check needs it: its members (one call)."""
+        try:
+            pages = list(self.iam.get_paginator("get_group").paginate(GroupName=group))
+        except ClientError as error:
+            if error_code(error) == "NoSuchEntity":
+                return None
+            raise
+        spec = self._spec[group.lower()]
+        members = frozenset(user["UserName"] for page in pages for user in page["Users"])
+        return GroupState(group, spec.path, frozenset(), member_names=members)
 
     # --- Joining a group ---------------------------------------------------------
 
@@ -519,6 +545,8 @@ class MoveRun:
         problem = ""
         if first is not None and first["Action"] == "DeleteUserPolicy":
             problem = self._document_problem(first["PolicyName"])
+            if problem:  # the old document left the user: read what it has now
+                direct = self._read_direct(confirm=False)
         self.confirm_identity()
         self._after_direct_read(direct)
         if problem:
@@ -567,7 +595,10 @@ class MoveRun:
     def _before_removal(self, action: Action) -> None:
         """The reads right before a removal after the first: its route, then the user's ID."""
         problem = self._route_problem(action)
+        direct = self._read_direct(confirm=False) if problem else None
         self.confirm_identity()  # the reads above were of the planned user
+        if direct is not None:  # a rewritten document left the user: take back what it can
+            self._after_direct_read(direct)
         if problem:
             self.stop(problem)
 
@@ -764,6 +795,12 @@ class MoveRun:
             "lock was taken over after 15 minutes by another run of this remediation, which "
             "then moved it."
         )
+        names = {policy.name for policy in direct.inline}
+        if rewritten := sorted(p.name for p in revoked_inline if p.name in names):
+            cause += (
+                f" Inline policy {', '.join(rewritten)} was rewritten: the new document stays "
+                f"on {self.user_name} and nothing was removed for it."
+            )
         leaving, kept = [], []
         for name in self.added:
             arns, inline = self._carried.get(name.lower(), (frozenset(), frozenset()))

@@ -229,6 +229,14 @@ def user_group_names(iam_client: IAMClient, user_name: str) -> tuple[str, ...]:
     )
 
 
+def user_group_paths(iam_client: IAMClient, user_name: str) -> dict[str, str]:
+    """The groups the user is in: each group's name and its path."""
+    return {
+        group["GroupName"]: group["Path"]
+        for group in _items(iam_client, "list_groups_for_user", "Groups", UserName=user_name)
+    }
+
+
 def read_user_groups(
     iam_client: IAMClient, user_name: str, *, with_inline: bool, remediation_path: str = ""
 ) -> tuple[GroupState, ...]:

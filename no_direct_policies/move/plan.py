@@ -26,8 +26,9 @@ Invariants and how each is guaranteed:
    with anything else, or under another path, is refused, never reused. A group
    that holds only part of its set (an interrupted or concurrent run) is
    completed only while it has no members, so completing it grants nobody
-   anything: its members are read right before the first policy is added to it
-   (``read_group``), not taken from the plan's read. A group the user is
+   anything: its members are read right before each policy is added to it
+   (``GetGroup``; for a group this run did not create, ``read_group`` with what
+   it carries), not taken from the plan's read. A group the user is
    already in, under the remediation path, whose name ends in a set digest
    that does not match what it carries (someone attached more to it) is never
    counted as covering anything: the plan is
@@ -72,6 +73,7 @@ Invariants and how each is guaranteed:
    naming the membership, what it grants and the ``aws iam
    remove-user-from-group`` command that removes it.
 9. The checks right before each write (IAM has no conditional write):
+   - ``AttachGroupPolicy``/``PutGroupPolicy``: the group has no member (rule 2).
    - ``AddUserToGroup``: the user's direct policies (and inline documents when
      moving them), then ``GetUser`` (the name still has the planned ID; IDs are
      never reused, so reads followed by a matching ``GetUser`` were of that
@@ -133,7 +135,7 @@ tell who removed a policy):
 - Revocation window: a policy revoked after the direct read before
   ``AddUserToGroup`` reaches the user through the group until the direct read
   after it (two calls, the group's re-read, in between); the run then takes
-  it back.
+  it back. An inline document rewritten is the old document's revocation.
 - Removal window: a route removed (the user taken out of the group, or the
   policy detached from it) after the ``ListGroupsForUser`` of the check before
   a removal and before the removal itself is not seen: the user loses that
@@ -141,6 +143,8 @@ tell who removed a policy):
   policy of the same group has been detached from the user, cannot be taken
   back without losing that other policy: the user stays in the group and the
   stop message names both and says how to finish.
+- Completion window: a member added to a group between the ``GetGroup`` right
+  before a policy is added to it and that write gets the policy (one call).
 - Identity window: a user replaced under its name between the ``GetUser`` and
   the write right after it: a detach or delete then acts on the new principal
   (removing, never granting); an ``AddUserToGroup`` is undone by the check

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from no_direct_policies.compliance import parse_policy_arns
 from no_direct_policies.move.account_snapshot import AccountSnapshot
@@ -44,10 +44,11 @@ from no_direct_policies.move.iam_reads import (
     error_code,
     find_user_id,
     find_user_name,
+    group_policies,
     read_group,
     read_quotas,
     read_user,
-    user_group_names,
+    user_group_paths,
     user_id_of,
     user_inline_policies,
 )
@@ -258,7 +259,7 @@ def _perform(
         if problem := lock.release():
             raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
         raise
-    except ClientError:
+    except (ClientError, BotoCoreError):
         lock.release()
         raise
     if plan is None:
@@ -273,18 +274,27 @@ def _perform(
 def _changed_under_lock(
     iam_client: IAMClient, user: UserState, options: MoveOptions
 ) -> UserState | None:
-    """None if the user's direct policies and ID are as ``user`` has them; else the user now.
+    """None if the user is as ``user`` has it where the plan depends on it; else the user now.
 
     Three reads when nothing changed (``ListAttachedUserPolicies``, ``ListGroupsForUser``:
     the groups count against GroupsPerUserQuota, checked before any change; then
     ``GetUser``: the name still has the planned ID, so the reads were of that user); they
     are also the check before the first ``AddUserToGroup`` when no group is created first.
+    What each of the user's groups under the remediation path carries is read too (two
+    reads a group): rule 2 never counts such a group as covering once someone changed it.
     """
     name = user.user_name
+    known = {group.name.lower(): group for group in user.groups}
     try:
         attached = frozenset(attached_user_policy_arns(iam_client, name))
         inline = user_inline_policies(iam_client, name) if options.move_inline_policies else None
-        groups = {group.lower() for group in user_group_names(iam_client, name)}
+        groups = user_group_paths(iam_client, name)
+        same_groups = {group.lower() for group in groups} == set(known)
+        for group, path in groups.items():
+            if same_groups and path == options.group_path:
+                carried = group_policies(iam_client, group)
+                state = known[group.lower()]
+                same_groups = carried == (state.policy_arns, state.inline_policies)
     except ClientError as error:
         raise user_gone(iam_client, error, name, user.user_id, _RENAMED) from error
     found = user_id_of(iam_client, name)
@@ -295,7 +305,6 @@ def _changed_under_lock(
             f"name {name} {now}. Nothing was changed {_RENAMED}."
         )
     same_inline = inline is None or inline == frozenset(user.inline_policies)
-    same_groups = groups == {group.name.lower() for group in user.groups}
     if attached == frozenset(user.attached_policy_arns) and same_inline and same_groups:
         return None
     return _read_user(iam_client, name, user.user_id, options)

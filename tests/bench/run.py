@@ -152,11 +152,12 @@ def remediation_bound(k: int, per_group: int = POLICIES_PER_GROUP) -> tuple[int,
     ``move_bound`` plus: resolving the ID (Config's ListDiscoveredResources, 1); planning
     (ListAttachedUserPolicies, ListGroupsForUser, GetAccountSummary, and one GetGroup
     per group to know it does not exist yet: 3 + m); creating the groups (CreateGroup per
-    group, AttachGroupPolicy per policy: m + k writes), before the user's lock is taken.
+    group, and per policy a GetGroup, no member yet, and an AttachGroupPolicy: m + k
+    writes, k reads), before the user's lock is taken.
     """
     m = math.ceil(k / per_group)
     reads, writes = move_bound(k, per_group)
-    return reads + 4 + m, writes + m + k
+    return reads + 4 + m + k, writes + m + k
 
 
 def consolidation_bound(users: int, sets: tuple[tuple[str, ...], ...]) -> tuple[int, int]:
@@ -165,11 +166,11 @@ def consolidation_bound(users: int, sets: tuple[tuple[str, ...], ...]) -> tuple[
 
     The account is read once (GetAccountAuthorizationDetails with the User and Group
     filters, 1,000 entries a page; GetAccountSummary: 2 reads here); each set's group is
-    created once (CreateGroup, AttachGroupPolicy per policy); each user then costs
-    ``move_bound`` for its set's size.
+    created once (CreateGroup; per policy a GetGroup, no member yet, and an
+    AttachGroupPolicy); each user then costs ``move_bound`` for its set's size.
     """
     per_set = users // len(sets)
-    reads = math.ceil(users / 1000) + 1
+    reads = math.ceil(users / 1000) + 1 + sum(len(policies) for policies in sets)
     writes = sum(1 + len(policies) for policies in sets)
     for policies in sets:
         user_reads, user_writes = move_bound(len(policies))

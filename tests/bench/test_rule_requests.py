@@ -71,9 +71,9 @@ def test_a_sweep_reads_iam_once_per_page_and_puts_every_user(server):
 def test_the_bounds_stated_in_the_table():
     assert move_bound(1) == (3 + 7 + 3, 1 + 1 + 2)  # 4k + 13 in all for one group
     assert move_bound(11) == (33 + 14 + 3, 11 + 2 + 2)
-    assert remediation_bound(1) == (13 + 4 + 1, 4 + 1 + 1)
+    assert remediation_bound(1) == (13 + 4 + 1 + 1, 4 + 1 + 1)
     assert consolidation_bound(200, (("a",), ("a", "b"))) == (
-        1 + 1 + 100 * 13 + 100 * 16,
+        1 + 1 + 3 + 100 * 13 + 100 * 16,
         2 + 3 + 100 * 4 + 100 * 5,
     )
 
