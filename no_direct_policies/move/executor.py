@@ -204,7 +204,9 @@ class RunLock:
                     "another remediation of this user is in progress (lock group "
                     f"{self.name} created at {created.isoformat()}); retry later. Nothing was "
                     "changed. A lock older than 15 minutes (Lambda's maximum run time) is "
-                    "taken over."
+                    "taken over. If no run is changing this user (one whose answer was lost, "
+                    f"or that was interrupted), delete it: aws iam delete-group --group-name "
+                    f"{self.name}"
                 ) from error
             if contents := self._contents(held):
                 raise RemediationRefused(
@@ -354,6 +356,7 @@ class MoveRun:
             for name, spec in self._spec.items()
         }
         self._checked = checked  # the user was checked and nothing was written since
+        self._owed: tuple[list[str], str] = ([], "")  # take-backs pending, what they grant
 
     # --- The run ---------------------------------------------------------------
 
@@ -366,12 +369,26 @@ class MoveRun:
                 raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
             raise
         except (ClientError, BotoCoreError) as error:
+            owed, grants = self._owed
             problem = self.lock.release()
-            if not self.writes and not problem:
+            if not self.writes and not problem and not owed:
                 raise  # nothing was changed: the AWS error as it is
+            if owed:
+                commands = "; ".join(
+                    f"aws iam remove-user-from-group --group-name {name} --user-name "
+                    f"{self.user_name}"
+                    for name in owed
+                )
+                text = (
+                    f"{describe_error(error)} while taking back {self.user_name}'s membership "
+                    f"of {', '.join(owed)}, which grants it {grants}. Remove that membership "
+                    f"now: {commands} - then run the remediation again. {self.changes()}"
+                )
+                raise RemediationStopped(" ".join(filter(None, [text, problem]))) from error
             text = (
-                f"{describe_error(error)} after this run had changed IAM; it stopped there, "
-                f"where nothing was lost or granted. {self.changes()}"
+                f"{describe_error(error)} after this run had changed IAM; it stopped there. "
+                "Its own changes took nothing away and granted nothing (a change someone "
+                f"else made since its last check is not seen). {self.changes()}"
             )
             raise RemediationStopped(
                 " ".join(filter(None, [text, problem, "Run the remediation again to resume."]))
@@ -440,24 +457,18 @@ class MoveRun:
 
         A group is built (created, or an interrupted run's completed) only while adding to
         it grants nobody anything (rule 2), so its members are read live before each policy
-        added (``GetGroup``); a group this run did not create is also checked to carry
-        nothing beyond its set (``read_group``).
+        added (``GetGroup``). A group this run did not create, or one that has members (a
+        concurrent run for a user with the same set may have completed it and added its
+        user), is read whole (``read_group``): ``check_group`` accepts it complete, or
+        partial without members, and nothing beyond its set.
         """
-        created = group in self.created
-        state = None if not created else self._members_only(group)
-        if state is None:
+        state = self._members_only(group) if group in self.created else None
+        if state is None or state.member_names:  # members: what does the group carry?
             state = read_group(self.iam, group)
         if state is None:
             self.stop(
                 f"Group {group} was deleted before this run completed it; nothing was added "
                 "to it. Run the remediation again."
-            )
-        if created and state.member_names:
-            self.stop(
-                f"Group {group}, which this run created, got members while it was being "
-                f"built ({', '.join(sorted(state.member_names))}): someone added them, and "
-                "what it carries so far reaches them. Nothing more was added to it. Take "
-                "them out of it, then run the remediation again."
             )
         try:
             check_group(self._spec[group.lower()], state)
@@ -511,12 +522,11 @@ class MoveRun:
     def _leave_for_gain(self, gains: list[str]) -> None:
         """Someone attached more to a group of this run: leave every group the run added."""
         what = "; ".join(gains)
-        self._require_lock(
+        grants = (
             f"{what}, which reaches {self.user_name} through it (attached by someone else "
-            "during the run)",
-            self.added,
+            "during the run)"
         )
-        left = [name for name in list(self.added) if self._leave_group(name, what)]
+        left = self._leave_groups(list(self.added), grants)
         self.added = [name for name in self.added if name not in left]
         self.stop(
             f"{what}: someone attached it during the run, and it reached {self.user_name} "
@@ -538,6 +548,9 @@ class MoveRun:
         (``GetUserPolicy``); then ``GetUser``: every read above was of the planned user.
         """
         direct = self._read_direct(confirm=False)
+        if self._differs(direct):  # act on it first: a revoked policy reaches the user now
+            self.confirm_identity()
+            self._after_direct_read(direct)
         self._require_lock("")
         if self._verify():
             direct = self._read_direct(confirm=False)  # what changed while it waited
@@ -694,6 +707,16 @@ class MoveRun:
         self._after_direct_read(self._read_direct())
         self._checked = True
 
+    def _differs(self, direct: _Direct) -> bool:
+        """Whether a moved policy left the user or an inline document it moves changed."""
+        revoked_arns, revoked_inline = self._revoked(direct)
+        names = {p.name for p in direct.inline}
+        changed = any(
+            p.name in names and p not in direct.inline and p.name not in self.removed_inline
+            for p in self.plan.moved_inline_policies
+        )
+        return bool(revoked_arns or revoked_inline or changed)
+
     def _after_direct_read(self, direct: _Direct) -> None:
         revoked_arns, revoked_inline = self._revoked(direct)
         if revoked_arns or revoked_inline:
@@ -754,8 +777,7 @@ class MoveRun:
         old, unconfirmed = self.user_name, list(self._unconfirmed)
         self._unconfirmed = []
         grants = f"what that group carries, to whoever has the name {old} now"
-        self._require_lock(grants, unconfirmed)
-        removed = [name for name in unconfirmed if self._leave_group(name, grants)]
+        removed = self._leave_groups(unconfirmed, grants)
         taken = f" Removed {old} from {', '.join(removed)} again." if removed else ""
         other = (
             f" The name {old} now belongs to another user ({found}), which this run granted "
@@ -812,8 +834,7 @@ class MoveRun:
                 kept.append(f"{name} (it also carries {_named(lost_arns, lost_inline)})")
             else:
                 leaving.append(name)
-        self._require_lock(f"{revoked} ({cause})", leaving)
-        taken = [name for name in leaving if self._leave_group(name, revoked)]
+        taken = self._leave_groups(leaving, f"{revoked} ({cause})")
         self.added = [name for name in self.added if name not in taken]
         text = cause
         if taken:
@@ -854,6 +875,18 @@ class MoveRun:
             )
         self.stop(text)
 
+    def _leave_groups(self, groups: list[str], grants: str) -> list[str]:
+        """Take back these memberships (under the lock); the groups the user left.
+
+        While they are pending, an AWS error anywhere stops the run naming them, what they
+        grant and the command that removes each (``execute``).
+        """
+        self._owed = (list(groups), grants)
+        self._require_lock(grants, groups)
+        left = [name for name in groups if self._leave_group(name, grants)]
+        self._owed = ([], "")
+        return left
+
     def _leave_group(self, group: str, grants: str) -> bool:
         """Remove the user's name from a group (retried); False if IAM finds no such membership.
 
@@ -864,15 +897,16 @@ class MoveRun:
             _log("RemoveUserFromGroup", GroupName=group, UserName=self.user_name)
             try:
                 self.iam.remove_user_from_group(GroupName=group, UserName=self.user_name)
-            except ClientError as error:
-                if error_code(error) == "NoSuchEntity":
+            except (ClientError, BotoCoreError) as error:
+                if isinstance(error, ClientError) and error_code(error) == "NoSuchEntity":
                     return False
                 if delay is not None:
                     self.sleep(delay)
                     continue
+                code = error_code(error) if isinstance(error, ClientError) else str(error)
                 raise RemediationStopped(
                     f"Removing {self.user_name} from {group} failed "
-                    f"({error_code(error)}, {len(TAKE_BACK_DELAYS) + 1} attempts): "
+                    f"({code}, {len(TAKE_BACK_DELAYS) + 1} attempts): "
                     f"{self.user_name} is still in {group}, which grants it {grants}. Remove "
                     "that membership now: aws iam remove-user-from-group --group-name "
                     f"{group} --user-name {self.user_name} - then run the remediation again. "

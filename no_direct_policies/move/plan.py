@@ -145,6 +145,14 @@ tell who removed a policy):
   stop message names both and says how to finish.
 - Completion window: a member added to a group between the ``GetGroup`` right
   before a policy is added to it and that write gets the policy (one call).
+- Document window: an inline document rewritten between the ``GetUserPolicy``
+  right before a ``DeleteUserPolicy`` and the delete is deleted (two calls, the
+  ``GetUser`` between); the group carries the document as it was before.
+- An AWS error (or a lost answer) stops the run where it is: its own changes
+  took nothing away and granted nothing, but a change someone else made since
+  its last check is not seen; during a take-back the stop names the membership
+  and the command that removes it, and a lost answer to the lock's
+  ``CreateGroup`` names the lock and the command that deletes it.
 - Identity window: a user replaced under its name between the ``GetUser`` and
   the write right after it: a detach or delete then acts on the new principal
   (removing, never granting); an ``AddUserToGroup`` is undone by the check

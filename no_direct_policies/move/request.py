@@ -38,7 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from no_direct_policies.compliance import parse_policy_arns
 from no_direct_policies.move.account_snapshot import AccountSnapshot
 from no_direct_policies.move.audit_trail import audit_logger
-from no_direct_policies.move.executor import MoveRun, RunLock, perform_action
+from no_direct_policies.move.executor import MoveRun, RunLock, describe_error, perform_action
 from no_direct_policies.move.iam_reads import (
     attached_user_policy_arns,
     error_code,
@@ -245,7 +245,17 @@ def _perform(
     """Take the lock, re-read, re-plan if needed, perform; the plan performed, or None."""
     plan: Plan | None = first_plan
     lock = RunLock(iam_client, first_plan.lock_group, first_plan.lock_path, sleep)
-    lock.acquire()  # refused while another run for this user holds it
+    try:
+        lock.acquire()  # refused while another run for this user holds it
+    except BotoCoreError as error:  # no answer: IAM may have created the lock all the same
+        raise RemediationStopped(
+            f"{describe_error(error)} when creating the run lock group {lock.name}: IAM may "
+            "have created it without this run learning so. It has no member and no policy, "
+            f"so it grants nothing, but while it exists (up to 15 minutes) runs for "
+            f"{user.user_name} are refused; nothing else was changed. If no other run is "
+            f"changing {user.user_name}, delete it: aws iam delete-group --group-name "
+            f"{lock.name}"
+        ) from error
     try:
         # Read again under the lock: a run that ended (or anyone's change) between the
         # first read and the lock changed what there is to move.
@@ -259,8 +269,11 @@ def _perform(
         if problem := lock.release():
             raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
         raise
-    except (ClientError, BotoCoreError):
-        lock.release()
+    except (ClientError, BotoCoreError) as error:
+        if problem := lock.release():
+            raise RemediationStopped(
+                f"{describe_error(error)} before any change but the run lock. {problem}"
+            ) from error
         raise
     if plan is None:
         if problem := lock.release():
@@ -280,8 +293,10 @@ def _changed_under_lock(
     the groups count against GroupsPerUserQuota, checked before any change; then
     ``GetUser``: the name still has the planned ID, so the reads were of that user); they
     are also the check before the first ``AddUserToGroup`` when no group is created first.
-    What each of the user's groups under the remediation path carries is read too (two
-    reads a group): rule 2 never counts such a group as covering once someone changed it.
+    What each of the user's groups under the remediation path, or carrying one of its
+    policies, carries is read too (two reads a group): rule 2 never counts a changed
+    remediation group as covering, and a group that no longer carries a policy must not
+    be planned as covering it.
     """
     name = user.user_name
     known = {group.name.lower(): group for group in user.groups}
@@ -290,10 +305,14 @@ def _changed_under_lock(
         inline = user_inline_policies(iam_client, name) if options.move_inline_policies else None
         groups = user_group_paths(iam_client, name)
         same_groups = {group.lower() for group in groups} == set(known)
+        moved = set(user.attached_policy_arns) | {p.document for p in user.inline_policies}
         for group, path in groups.items():
-            if same_groups and path == options.group_path:
+            state = known.get(group.lower())
+            if not same_groups or state is None:
+                break
+            carries = {p.document for p in state.inline_policies} | state.policy_arns
+            if path == options.group_path or carries & moved:
                 carried = group_policies(iam_client, group)
-                state = known[group.lower()]
                 same_groups = carried == (state.policy_arns, state.inline_policies)
     except ClientError as error:
         raise user_gone(iam_client, error, name, user.user_id, _RENAMED) from error

@@ -113,8 +113,8 @@ def test_member_added_to_a_group_this_run_created_gains_nothing(iam, make_user, 
     outcome = _run(iam, UserName="alice")
 
     assert isinstance(outcome, RemediationError), outcome
-    assert f"Group {group}, which this run created, got members" in str(outcome)
-    assert "(carol)" in str(outcome)
+    assert f"Group {group} exists but cannot be used" in str(outcome)
+    assert "already has members (carol)" in str(outcome)
     assert effective_policies(observer, "carol").managed == frozenset()
     assert effective_policies(observer, "alice").managed == {S3_FULL}
 
