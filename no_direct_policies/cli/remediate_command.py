@@ -187,7 +187,6 @@ class _RemediationRun:
     def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
         self.format = args.format
         self.apply = args.apply
-        self.group_name_prefix = getattr(args, "group_name_prefix", None)  # undo has none
         self.stdout, self.stderr = stdout, stderr
         self.colour = output.use_colour(stdout)
         self.results: list[dict[str, Any]] = []
@@ -351,15 +350,10 @@ class _RemediationRun:
         done = len(self.results) + len(self.failures)
         where = "between two users"
         if part_way:
-            from no_direct_policies.move.plan import (  # noqa: PLC0415 - audit needs no helper
-                DEFAULT_GROUP_NAME_PREFIX,
-                lock_group_name,
-            )
+            from no_direct_policies.move.plan import lock_group_name  # noqa: PLC0415
 
             user = remaining[0]
-            lock = lock_group_name(
-                self.group_name_prefix or DEFAULT_GROUP_NAME_PREFIX, user.user_id
-            )
+            lock = lock_group_name(user.user_id)
             where = (
                 f"{user.user_name} was stopped part-way, at an IAM call boundary (nothing "
                 "lost or granted; run remediate again to finish it; its run lock group "

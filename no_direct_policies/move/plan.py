@@ -49,7 +49,8 @@ Invariants and how each is guaranteed:
 6. Exempt policies (``ExemptPolicyArns``) are never moved.
 7. One run per user at a time - before its first write a run creates its lock:
    a group with no policy and no member, under the remediation path, named
-   from the user ID (``lock_group_name``). ``CreateGroup`` is atomic, so a
+   from the user ID alone (``lock_group_name``: the same for runs with another
+   GroupNamePrefix or GroupPath). ``CreateGroup`` is atomic, so a
    second run gets ``EntityAlreadyExists`` and is refused ("another
    remediation of this user is in progress") unless the lock is older than
    ``LOCK_STALE_SECONDS`` (15 minutes, Lambda's maximum run time: its run
@@ -372,9 +373,17 @@ def group_specs(
     return tuple(specs)
 
 
-def lock_group_name(prefix: str, user_id: str) -> str:
-    """The run lock of a user: a group that never carries a policy or has a member."""
-    return f"{prefix}lock-{user_id}"[:GROUP_NAME_LIMIT]
+LOCK_NAME_PREFIX = "MovedPolicies-lock-"
+
+
+def lock_group_name(user_id: str) -> str:
+    """The run lock of a user: a group that never carries a policy or has a member.
+
+    Named from the user ID alone, whatever the run's GroupNamePrefix and GroupPath: group
+    names are unique in an account, so every run for the user, however configured (the
+    automatic remediation, ``remediate`` with ``--group-name-prefix``), meets the same lock.
+    """
+    return f"{LOCK_NAME_PREFIX}{user_id}"[:GROUP_NAME_LIMIT]
 
 
 def check_group(spec: GroupSpec, state: GroupState, *, complete: bool = False) -> None:
@@ -517,7 +526,7 @@ def plan_move(
         moved_inline_policies=inline,
         setup_actions=tuple(setup),
         removal_actions=tuple(removal),
-        lock_group=lock_group_name(options.group_name_prefix, user.user_id),
+        lock_group=lock_group_name(user.user_id),
         lock_path=options.group_path,
     )
 

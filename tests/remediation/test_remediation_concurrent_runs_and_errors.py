@@ -186,3 +186,34 @@ def test_bulk_ordinary_group_that_lost_a_policy_since_the_read_is_replanned(
         executor.VERIFY_DELAYS = saved
     assert effective_policies(observer, "alice").managed == {S3_FULL, READ_ONLY}
     assert outcome.get("Status") == "MOVED", outcome
+
+
+# 6. Two runs for one user with different GroupNamePrefix values (the automatic
+#    remediation and `remediate --group-name-prefix`) meet the same run lock, named from
+#    the user ID alone: the second is refused, and the first completes.
+def test_runs_with_different_prefixes_meet_the_same_lock(iam, make_user, observer):
+    make_user("alice", [S3_FULL, READ_ONLY])
+    other = boto3.client("iam", region_name=REGION)  # the second run's own client
+    refused: list[str] = []
+    seen: list[str] = []
+
+    def second_run(model: Any, **_kwargs: Any) -> None:
+        seen.append(model.name)
+        joined = "AddUserToGroup" in seen
+        if joined and model.name == "ListAttachedUserPolicies" and not refused:
+            try:  # before the first run's removals: it holds the lock
+                remediate(other, UserName="alice", GroupNamePrefix="Other-")
+            except RemediationError as error:
+                refused.append(str(error))
+
+    iam.meta.events.register("before-call.iam.*", second_run)
+    outcome = remediate(iam, UserName="alice")
+    iam.meta.events.unregister("before-call.iam.*", second_run)
+
+    assert refused, "the second run was not started"
+    assert refused[0].startswith("Refused: another remediation of this user is in progress")
+    assert outcome["Status"] == "MOVED"
+    assert effective_policies(observer, "alice").managed == {S3_FULL, READ_ONLY}
+    assert [g["GroupName"] for g in observer.list_groups(PathPrefix=PATH)["Groups"]] == [
+        group_name("MovedPolicies-", [S3_FULL, READ_ONLY], [])
+    ]

@@ -316,7 +316,7 @@ def test_second_run_during_the_first_is_refused_and_nothing_is_lost(iam, make_us
 
     assert result["Status"] == "MOVED"
     assert isinstance(second[0], RemediationRefused)
-    lock = lock_group_name("MovedPolicies-", john["UserId"])
+    lock = lock_group_name(john["UserId"])
     assert "another remediation of this user is in progress" in str(second[0])
     assert f"lock group {lock} created at" in str(second[0])
     assert effective_policies(iam, "John").managed == {S3_FULL, READ_ONLY}
@@ -325,7 +325,7 @@ def test_second_run_during_the_first_is_refused_and_nothing_is_lost(iam, make_us
 
 def test_stale_lock_is_taken_over(iam, make_user, observer):
     john = make_user("John", [S3_FULL])
-    lock = lock_group_name("MovedPolicies-", john["UserId"])
+    lock = lock_group_name(john["UserId"])
     observer.create_group(GroupName=lock, Path="/config-remediation/")
 
     def age(parsed: dict, **_kwargs: Any) -> None:
@@ -346,7 +346,7 @@ def test_stale_lock_is_taken_over(iam, make_user, observer):
 def test_a_member_added_to_the_lock_group_is_reported_loudly(iam, make_user, observer):
     john = make_user("John", [S3_FULL])
     make_user("Eve", [])
-    lock = lock_group_name("MovedPolicies-", john["UserId"])
+    lock = lock_group_name(john["UserId"])
     once_before(
         iam, "DetachUserPolicy", lambda: observer.add_user_to_group(GroupName=lock, UserName="Eve")
     )
