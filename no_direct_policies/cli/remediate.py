@@ -8,7 +8,7 @@ helper runs as a dry run and the plan is shown; ``--apply`` executes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from no_direct_policies.cli.errors import EXIT_USAGE, CommandError, usage_error
@@ -145,13 +145,18 @@ def failure_outcome(user: UserPolicies, error: RemediationError) -> dict[str, An
     }
 
 
-def plan_picture(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def plan_picture(
+    results: Sequence[Mapping[str, Any]],
+    contents: Callable[[Mapping[str, Any], str], list[str] | None] | None = None,
+) -> list[dict[str, Any]]:
     """The helper's results as ``render_html``'s plan: per user, the groups it joins,
     the policies each group carries, and the policies that leave the user.
 
-    A group the plan creates carries what the plan attaches to it; a group that
-    already exists carries the moved policies whose name its name holds (the
-    helper names groups after their policies), or else all the uncovered ones.
+    A group the plan creates carries what the plan attaches to it. For a group that
+    already exists, ``contents(result, group)`` says what it carries (the account's
+    read); without it, or when it does not know the group, the group is shown with the
+    moved policies whose name its name holds (the helper names groups after their
+    policies), and with none when its name holds none.
     """
     picture = []
     for result in results:
@@ -172,8 +177,10 @@ def plan_picture(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         covered = {policy for policies in carried.values() for policy in policies}
         uncovered = [policy for policy in moved if policy not in covered]
         for group in (group for group, policies in carried.items() if not policies):
-            named = [policy for policy in uncovered if policy.rsplit("/", 1)[-1] in group]
-            carried[group] = named or uncovered
+            known = contents(result, group) if contents is not None else None
+            if known is None:
+                known = [policy for policy in uncovered if policy.rsplit("/", 1)[-1] in group]
+            carried[group] = known
         picture.append(
             {
                 "UserName": result["UserName"],

@@ -193,6 +193,7 @@ class _RemediationRun:
         self.failures: list[dict[str, Any]] = []
         self.findings: list[Finding] = []
         self.account: str | None = None
+        self.snapshots: dict[str | None, Any] = {}  # by account: what its groups carry
         self.finished = False
         label = "applying" if self.apply else "planning"
         self.progress = Progress(stderr, label, unit="users")
@@ -219,6 +220,7 @@ class _RemediationRun:
                     change_log.attach(client)
                 client.meta.events.register("before-call.iam", stop.check_call_boundary)
                 snapshot = remediate.account_snapshot(client, workload.details)
+                self.snapshots[self.account] = snapshot
                 for user in workload.chosen:
                     if stop.requested:
                         self.interrupted(f"{stop.received[0]} received", chosen[done:], change_log)
@@ -281,7 +283,11 @@ class _RemediationRun:
             from no_direct_policies.cli.remediate import plan_picture  # noqa: PLC0415
             from no_direct_policies.findings.html_report import render_html  # noqa: PLC0415
 
-            page = render_html(self.findings, plan=plan_picture(self.results))
+            def contents(result: Mapping[str, Any], group: str) -> list[str] | None:
+                snapshot = self.snapshots.get(result.get("AccountId"))
+                return snapshot.carried(group) if snapshot is not None else None
+
+            page = render_html(self.findings, plan=plan_picture(self.results, contents))
             print(page, file=self.stdout, end="", flush=True)
         elif self.format == "table" and not (self.results or self.failures):
             print("No user to remediate.", file=self.stdout, flush=True)
@@ -355,8 +361,9 @@ class _RemediationRun:
             user = remaining[0]
             lock = lock_group_name(user.user_id)
             where = (
-                f"{user.user_name} was stopped part-way, at an IAM call boundary (nothing "
-                "lost or granted; run remediate again to finish it; its run lock group "
+                f"{user.user_name} was stopped part-way, at an IAM call boundary (its own "
+                "changes took nothing away and granted nothing; run remediate again to "
+                "finish it; its run lock group "
                 f"{lock}, if it was created, refuses another run of {user.user_name} for 15 "
                 "minutes: once nothing else is changing the user, delete it with aws iam "
                 f"delete-group --group-name {lock})"

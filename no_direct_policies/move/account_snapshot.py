@@ -98,6 +98,14 @@ class AccountSnapshot:
             self._forgotten.discard(key)
         return self._groups.get(key)
 
+    def carried(self, name: str) -> list[str] | None:
+        """What a group carries as the snapshot knows it (managed ARNs, then inline policy
+        names), without reading IAM; None if the snapshot does not know the group."""
+        state = self._groups.get(name.lower())
+        if state is None or name.lower() in self._forgotten:
+            return None
+        return [*sorted(state.policy_arns), *sorted(p.name for p in state.inline_policies)]
+
     def quotas(self) -> Quotas:
         """The account's quotas (one ``GetAccountSummary``), counting the groups made since."""
         if self._quotas is None:

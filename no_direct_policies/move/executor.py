@@ -16,7 +16,9 @@ first change is reported the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -57,6 +59,27 @@ VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes cons
 TAKE_BACK_DELAYS = (0.5, 1.0, 2.0, 4.0)  # retries of a RemoveUserFromGroup that failed
 
 _NAMES_USER = ("AddUserToGroup", "DetachUserPolicy", "DeleteUserPolicy")
+# How deep the run is in a stretch that must not be cut short: from a user's joins to the
+# checks after them, and a take-back (``in_critical_section``).
+_CRITICAL: ContextVar[int] = ContextVar("critical", default=0)
+
+
+def in_critical_section() -> bool:
+    """Whether the move is between a join and the checks after it, or taking back a
+    membership: an operator's stop (``remediate``'s second Ctrl-C) waits until it ends,
+    since stopping there could leave a revoked or added policy granted."""
+    return _CRITICAL.get() > 0
+
+
+@contextmanager
+def _critical() -> Iterator[None]:
+    token = _CRITICAL.set(_CRITICAL.get() + 1)
+    try:
+        yield
+    finally:
+        _CRITICAL.reset(token)
+
+
 _COMPLETES = ("AttachGroupPolicy", "PutGroupPolicy")
 
 
@@ -405,16 +428,19 @@ class MoveRun:
         After the last join one set of reads serves as the read-back and as the check
         before the first removal, since no write comes between them (``_before_removals``).
         """
-        for action in self.plan.setup_actions:
-            joining = action["Action"] == "AddUserToGroup"
-            if joining:
-                self.check_user()
-                self._check_target(action["GroupName"])
-            added_before = len(self.added)
-            self._write(action)
-            if joining and len(self.added) > added_before:
-                self._check_joined(action["GroupName"])
-        self._before_removals()
+        with ExitStack() as joined:
+            for action in self.plan.setup_actions:
+                joining = action["Action"] == "AddUserToGroup"
+                if joining:
+                    self.check_user()
+                    self._check_target(action["GroupName"])
+                    if not self.added:  # from the first join to the checks after the last
+                        joined.enter_context(_critical())
+                added_before = len(self.added)
+                self._write(action)
+                if joining and len(self.added) > added_before:
+                    self._check_joined(action["GroupName"])
+            self._before_removals()
         for index, action in enumerate(self.plan.removal_actions):
             if index:
                 self._before_removal(action)
@@ -882,8 +908,9 @@ class MoveRun:
         grant and the command that removes each (``execute``).
         """
         self._owed = (list(groups), grants)
-        self._require_lock(grants, groups)
-        left = [name for name in groups if self._leave_group(name, grants)]
+        with _critical():
+            self._require_lock(grants, groups)
+            left = [name for name in groups if self._leave_group(name, grants)]
         self._owed = ([], "")
         return left
 

@@ -219,6 +219,8 @@ def move_read_user(
         return _result(user_name, user_id, NOTHING_TO_MOVE, None)
     first_plan, specs = _plan(iam_client, user, options, snapshot)
     if dry_run:
+        if snapshot is not None:  # the next user's plan joins the groups this one would make
+            snapshot.record(first_plan.setup_actions)
         return _result(user_name, user_id, PLANNED, first_plan)
     try:
         plan = _perform(iam_client, user, options, first_plan, specs, sleep=sleep)

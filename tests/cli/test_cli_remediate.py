@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
 
 import pytest
 from botocore.exceptions import ClientError
@@ -388,3 +390,67 @@ def test_a_name_iam_would_reject_is_refused_not_an_internal_error(cli, iam, make
     assert [refusal["UserName"] for refusal in refused] == ["@SUM(A1)"]
     assert "UserName" in refused[0]["Error"]
     assert iam_snapshot(iam) == before
+
+
+def test_a_second_signal_during_a_take_back_lets_it_finish(cli, iam, make_user, monkeypatch):
+    from no_direct_policies.move import executor
+
+    make_user("alice", S3_FULL, EC2_READ)
+    joined, leave = executor.MoveRun._check_joined, executor.MoveRun._leave_group
+
+    def revoke_then_check(self, group):
+        iam.detach_user_policy(UserName="alice", PolicyArn=EC2_READ)  # someone revokes it
+        return joined(self, group)
+
+    def ctrl_c_twice_then_leave(self, group, grants):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        return leave(self, group, grants)
+
+    monkeypatch.setattr(executor.MoveRun, "_check_joined", revoke_then_check)
+    monkeypatch.setattr(executor.MoveRun, "_leave_group", ctrl_c_twice_then_leave)
+
+    run = cli("remediate", "--apply", "--user", "alice", "--format", "json")
+
+    assert iam.list_groups_for_user(UserName="alice")["Groups"] == []  # taken back
+    assert attached(iam, "alice") == [S3_FULL]  # the revocation stands, nothing else moved
+    assert run.code in (5, 130), run.stderr
+    assert "nothing lost or granted" not in run.stderr
+
+
+def test_the_plans_summary_counts_the_changes_the_apply_makes(cli, iam, make_user):
+    make_user("john", S3_FULL)
+    make_user("david", S3_FULL)  # the same set: one group for both
+
+    plan = cli("remediate", "--format", "json")
+    planned = json.loads(plan.stdout)["Results"]
+    apply = cli("remediate", "--apply", "--format", "json")
+    applied = json.loads(apply.stdout)["Results"]
+
+    assert [result["Actions"] for result in planned] == [r["Actions"] for r in applied]
+    made = sum(len(result["Actions"]) for result in applied)
+    assert f"Plan: 2 users to move, {made} IAM changes (1 groups to create)" in plan.stderr
+    assert f"Applied: 2 users moved, {made} IAM changes made (1 groups created" in apply.stderr
+
+
+def test_the_html_plan_shows_what_an_existing_group_carries(cli, iam, make_user):
+    from no_direct_policies.cli import audit
+    from no_direct_policies.cli.remediate import account_snapshot, plan_picture
+
+    iam.create_group(GroupName="storage")
+    iam.attach_group_policy(GroupName="storage", PolicyArn=S3_FULL)
+    make_user("david", S3_FULL, EC2_READ)
+    iam.add_user_to_group(GroupName="storage", UserName="david")
+    details = audit.AccountDetails()
+    list(audit.iter_user_details(iam, keep=details))
+    snapshot = account_snapshot(iam, details)
+
+    run = cli("remediate", "--user", "david", "--format", "json")
+    results = json.loads(run.stdout)["Results"]
+    picture = plan_picture(results, lambda _result, group: snapshot.carried(group))
+    without = plan_picture(results)
+
+    assert picture[0]["GroupPolicies"]["storage"] == [S3_FULL]
+    assert without[0]["GroupPolicies"]["storage"] == []  # unknown: nothing is made up
+    html = cli("remediate", "--user", "david", "--format", "html").stdout
+    assert "storage" in html
