@@ -27,7 +27,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -266,7 +266,7 @@ def _perform(
             if policies_to_move(again, options) == ((), ()):
                 plan = None
             else:
-                plan, specs = _plan(iam_client, again, options, None)
+                plan, specs = _plan(iam_client, again, options, None, lock_held=True)
     except (RemediationRefused, RemediationStopped) as outcome:
         if problem := lock.release():
             raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
@@ -315,7 +315,13 @@ def _changed_under_lock(
             carries = {p.document for p in state.inline_policies} | state.policy_arns
             if path == options.group_path or carries & moved:
                 carried = group_policies(iam_client, group)
-                same_groups = carried == (state.policy_arns, state.inline_policies)
+                # Inline policies count where the plan reads them: remediation groups
+                # (rule 2) and, when inline policies move, every covering group.
+                inline_counts = path == options.group_path or options.move_inline_policies
+                same_groups = carried is not None and (
+                    carried[0] == state.policy_arns
+                    and (not inline_counts or carried[1] == state.inline_policies)
+                )
     except ClientError as error:
         raise user_gone(iam_client, error, name, user.user_id, _RENAMED) from error
     found = user_id_of(iam_client, name)
@@ -358,10 +364,21 @@ def user_gone(
 
 
 def _plan(
-    iam_client: IAMClient, user: UserState, options: MoveOptions, snapshot: AccountSnapshot | None
+    iam_client: IAMClient,
+    user: UserState,
+    options: MoveOptions,
+    snapshot: AccountSnapshot | None,
+    *,
+    lock_held: bool = False,
 ) -> tuple[Plan, dict[str, GroupSpec]]:
-    """The plan and its groups' specs: from the snapshot if given, else from IAM now."""
+    """The plan and its groups' specs: from the snapshot if given, else from IAM now.
+
+    With ``lock_held`` the account's group count already includes the run lock, which
+    the planner adds itself: it is not counted twice.
+    """
     quotas = snapshot.quotas() if snapshot else read_quotas(iam_client)
+    if lock_held:
+        quotas = replace(quotas, groups_in_account=quotas.groups_in_account - 1)
     specs = {spec.name: spec for spec in required_group_specs(user, options, quotas)}
     group = snapshot.group if snapshot else partial(read_group, iam_client)
     existing = {name: group(name) for name in specs}

@@ -8,9 +8,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from remediation_helpers import (
+    LIST_BUCKETS,
     READ_ONLY,
     S3_FULL,
     effective_policies,
+    once_before,
+    recorded_calls,
     remediate,
 )
 
@@ -217,3 +220,31 @@ def test_runs_with_different_prefixes_meet_the_same_lock(iam, make_user, observe
     assert [g["GroupName"] for g in observer.list_groups(PathPrefix=PATH)["Groups"]] == [
         group_name("MovedPolicies-", [S3_FULL, READ_ONLY], [])
     ]
+
+
+# 7. A re-plan under the lock reads GetAccountSummary again, whose group count already
+#    includes the run lock: the lock is not counted twice against GroupsQuota.
+def test_a_re_plan_under_the_lock_counts_the_lock_once(iam, make_user, observer, quotas):
+    make_user("alice", [S3_FULL])
+    quotas["GroupsQuota"] = len(observer.list_groups()["Groups"]) + 2  # a group and the lock
+    once_before(
+        iam,
+        "CreateGroup",  # the lock's: between the first read and the lock, alice gets more
+        lambda: observer.attach_user_policy(UserName="alice", PolicyArn=READ_ONLY),
+    )
+
+    result = remediate(iam, UserName="alice")
+
+    assert result["Status"] == "MOVED"
+    assert result["MovedPolicyArns"] == sorted([S3_FULL, READ_ONLY])
+
+
+# 8. A covering group outside the remediation path that also has inline policies is read
+#    the way the plan read it: no needless re-read and re-plan under the lock.
+def test_a_covering_group_with_inline_policies_does_not_force_a_re_plan(iam, make_user, make_group):
+    make_group("ops", [S3_FULL], inline={"note": LIST_BUCKETS})
+    make_user("alice", [S3_FULL, READ_ONLY], groups=["ops"])
+
+    calls = recorded_calls(iam, lambda: remediate(iam, UserName="alice"))
+
+    assert calls.count("GetAccountSummary") == 1, calls
