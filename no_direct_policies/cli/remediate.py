@@ -152,11 +152,11 @@ def plan_picture(
     """The helper's results as ``render_html``'s plan: per user, the groups it joins,
     the policies each group carries, and the policies that leave the user.
 
-    A group the plan creates carries what the plan attaches to it. For a group that
-    already exists, ``contents(result, group)`` says what it carries (the account's
-    read); without it, or when it does not know the group, the group is shown with the
-    moved policies whose name its name holds (the helper names groups after their
-    policies), and with none when its name holds none.
+    ``contents(result, group)`` says what a group carries (the account's read, kept
+    current with the run's plans), to which what the plan adds is joined. Without it,
+    or when it does not know the group, a group carries what the plan adds to it, or,
+    for one the plan adds nothing to, the moved policies whose name its name holds (the
+    helper names groups after their policies), and none when its name holds none.
     """
     picture = []
     for result in results:
@@ -176,11 +176,12 @@ def plan_picture(
         moved = list(result.get("MovedPolicyArns") or ()) or detached
         covered = {policy for policies in carried.values() for policy in policies}
         uncovered = [policy for policy in moved if policy not in covered]
-        for group in (group for group, policies in carried.items() if not policies):
+        for group, adding in carried.items():
             known = contents(result, group) if contents is not None else None
-            if known is None:
-                known = [policy for policy in uncovered if policy.rsplit("/", 1)[-1] in group]
-            carried[group] = known
+            if known is not None:  # what it carries, and what the plan adds to it
+                carried[group] = [*known, *(p for p in adding if p not in known)]
+            elif not adding:
+                carried[group] = [p for p in uncovered if p.rsplit("/", 1)[-1] in group]
         picture.append(
             {
                 "UserName": result["UserName"],

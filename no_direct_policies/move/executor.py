@@ -287,12 +287,13 @@ class RunLock:
         if self.group_id is None:
             return ""
         group_id, self.group_id = self.group_id, None
-        for delay in TAKE_BACK_DELAYS:
-            problem = self._release(group_id)
-            if not problem.startswith("AWS error"):
-                return problem
-            self.sleep(delay)
-        return self._release(group_id).removeprefix("AWS error ")
+        with _critical():  # a run's end (and its message) is not cut short
+            for delay in TAKE_BACK_DELAYS:
+                problem = self._release(group_id)
+                if not problem.startswith("AWS error"):
+                    return problem
+                self.sleep(delay)
+            return self._release(group_id).removeprefix("AWS error ")
 
     def _release(self, group_id: str) -> str:
         """``GetGroup`` (still this run's?), then ``DeleteGroup``.
@@ -458,10 +459,11 @@ class MoveRun:
         except ClientError as error:
             if error_code(error) != "NoSuchEntity" or action["Action"] not in _NAMES_USER:
                 raise
-            self.confirm_identity()  # a user deleted or renamed meanwhile stops here
-            if action["Action"] == "AddUserToGroup":
-                raise  # the user is there, so the group is not: fail loudly
-            self._removal_found_nothing(action, error)
+            with _critical():  # what was found missing is acted on before any stop
+                self.confirm_identity()  # a user deleted or renamed meanwhile stops here
+                if action["Action"] == "AddUserToGroup":
+                    raise  # the user is there, so the group is not: fail loudly
+                self._removal_found_nothing(action, error)
             return
         if action["Action"] == "CreateGroup" and not created:
             return  # another run's group, checked: nothing was changed
@@ -634,11 +636,13 @@ class MoveRun:
     def _before_removal(self, action: Action) -> None:
         """The reads right before a removal after the first: its route, then the user's ID."""
         problem = self._route_problem(action)
-        direct = self._read_direct(confirm=False) if problem else None
-        self.confirm_identity()  # the reads above were of the planned user
-        if direct is not None:  # a rewritten document left the user: take back what it can
+        if not problem:
+            self.confirm_identity()  # the reads above were of the planned user
+            return
+        with _critical():  # a rewritten document left the user: take back what it can
+            direct = self._read_direct(confirm=False)
+            self.confirm_identity()
             self._after_direct_read(direct)
-        if problem:
             self.stop(problem)
 
     def _should_carry(self, arn: str | None, policy: InlinePolicy | None) -> list[str]:

@@ -42,7 +42,12 @@ Invariants and how each is guaranteed:
    are split in ARN order into fixed chunks; the user's ``GroupsPerUserQuota``
    and the account's ``GroupsQuota`` (counting the run lock's group, rule 7)
    are checked against the live values from ``GetAccountSummary`` and the plan
-   is refused if either would be exceeded.
+   is refused if either would be exceeded. A re-plan under the lock adds the
+   lock although the summary may count it already (IAM is eventually
+   consistent): at the exact quota it is refused, never let past it. In bulk
+   the account's count comes from one summary, kept current with this run's
+   groups; a group someone else creates meanwhile makes IAM refuse a
+   ``CreateGroup`` (``LimitExceeded``), a loud stop.
 5. Idempotent - a user with nothing left to move gets an empty plan
    (``NOTHING_TO_MOVE``); groups and memberships that already exist produce no
    action, so a re-run after any interruption resumes where it stopped.

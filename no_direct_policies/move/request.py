@@ -27,7 +27,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -266,7 +266,10 @@ def _perform(
             if policies_to_move(again, options) == ((), ()):
                 plan = None
             else:
-                plan, specs = _plan(iam_client, again, options, None, lock_held=True)
+                # GetAccountSummary may or may not count this run's lock yet (IAM is
+                # eventually consistent), and the planner adds the lock: at the exact
+                # GroupsQuota such a re-plan is refused, never let past it.
+                plan, specs = _plan(iam_client, again, options, None)
     except (RemediationRefused, RemediationStopped) as outcome:
         if problem := lock.release():
             raise RemediationStopped(f"{outcome.reason} {problem}") from outcome
@@ -364,21 +367,10 @@ def user_gone(
 
 
 def _plan(
-    iam_client: IAMClient,
-    user: UserState,
-    options: MoveOptions,
-    snapshot: AccountSnapshot | None,
-    *,
-    lock_held: bool = False,
+    iam_client: IAMClient, user: UserState, options: MoveOptions, snapshot: AccountSnapshot | None
 ) -> tuple[Plan, dict[str, GroupSpec]]:
-    """The plan and its groups' specs: from the snapshot if given, else from IAM now.
-
-    With ``lock_held`` the account's group count already includes the run lock, which
-    the planner adds itself: it is not counted twice.
-    """
+    """The plan and its groups' specs: from the snapshot if given, else from IAM now."""
     quotas = snapshot.quotas() if snapshot else read_quotas(iam_client)
-    if lock_held:
-        quotas = replace(quotas, groups_in_account=quotas.groups_in_account - 1)
     specs = {spec.name: spec for spec in required_group_specs(user, options, quotas)}
     group = snapshot.group if snapshot else partial(read_group, iam_client)
     existing = {name: group(name) for name in specs}

@@ -414,8 +414,8 @@ def test_a_second_signal_during_a_take_back_lets_it_finish(cli, iam, make_user, 
 
     assert iam.list_groups_for_user(UserName="alice")["Groups"] == []  # taken back
     assert attached(iam, "alice") == [S3_FULL]  # the revocation stands, nothing else moved
-    assert run.code in (5, 130), run.stderr
-    assert "nothing lost or granted" not in run.stderr
+    assert run.code == 5, run.stderr  # stopped part-way by the take-back, not cut short
+    assert "Removed alice from" in run.stderr
 
 
 def test_the_plans_summary_counts_the_changes_the_apply_makes(cli, iam, make_user):
