@@ -350,8 +350,13 @@ class _RemediationRun:
         change_log: ChangeLog | None,
         *,
         part_way: bool = False,
+        command: str = "remediate",
     ) -> NoReturn:
-        """Report what was done and what was not, then stop the run (exit 130)."""
+        """Report what was done and what was not, then stop the run (exit 130).
+
+        ``command`` is the one to run again: ``remediate`` (whose moves take a run lock,
+        named in the message) or ``undo`` (which takes none).
+        """
         self.finish(Interrupted=True)
         done = len(self.results) + len(self.failures)
         where = "between two users"
@@ -360,13 +365,17 @@ class _RemediationRun:
 
             user = remaining[0]
             lock = lock_group_name(user.user_id)
+            held = (
+                f"; its run lock group {lock}, if it was created, refuses another run of "
+                f"{user.user_name} for 15 minutes: once nothing else is changing the user, "
+                f"delete it with aws iam delete-group --group-name {lock}"
+                if command == "remediate"
+                else ""
+            )
             where = (
                 f"{user.user_name} was stopped part-way, at an IAM call boundary (its own "
-                "changes took nothing away and granted nothing; run remediate again to "
-                "finish it; its run lock group "
-                f"{lock}, if it was created, refuses another run of {user.user_name} for 15 "
-                "minutes: once nothing else is changing the user, delete it with aws iam "
-                f"delete-group --group-name {lock})"
+                f"changes took nothing away and granted nothing; run {command} again to "
+                f"finish it{held})"
             )
         not_started = [user.user_name for user in remaining[1 if part_way else 0 :]]
         record = f"; changes recorded in {change_log.path}" if change_log else ""

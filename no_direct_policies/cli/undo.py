@@ -125,7 +125,9 @@ def run_undo(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 try:
                     outcome = undo_user(client, user, args)
                 except interruption.Interrupted as stopped:
-                    run.interrupted(str(stopped), users[index:], change_log, part_way=True)
+                    run.interrupted(
+                        str(stopped), users[index:], change_log, part_way=True, command="undo"
+                    )
                 except BaseException:
                     run.finish()
                     raise

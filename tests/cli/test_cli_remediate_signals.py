@@ -7,6 +7,7 @@ import json
 import os
 import signal
 
+import pytest
 from botocore.exceptions import ClientError
 from cli_support import EC2_READ, S3_FULL
 
@@ -116,3 +117,24 @@ def test_the_html_plan_shows_all_a_group_it_completes_carries(cli, iam, make_use
 
     assert results[0]["Groups"] == [group]
     assert sorted(picture[0]["GroupPolicies"][group]) == sorted([EC2_READ, S3_FULL])
+
+
+@pytest.mark.parametrize("command", ["remediate", "undo"])
+def test_a_part_way_stop_says_which_command_finishes_the_user(command):
+    import argparse
+    import io
+
+    from no_direct_policies.cli import interruption, remediate_command
+    from no_direct_policies.compliance import UserPolicies
+
+    args = argparse.Namespace(format="json", apply=True)
+    run = remediate_command._RemediationRun(args, io.StringIO(), io.StringIO())
+    user = UserPolicies(user_name="alice", user_id="AIDAEXAMPLE000000001", path="/")
+
+    with pytest.raises(interruption.Interrupted) as stopped:
+        run.interrupted("SIGINT received twice", [user], None, part_way=True, command=command)
+
+    message = str(stopped.value)
+    assert f"run {command} again to finish it" in message
+    # Only a move takes a run lock; an undo's message must not send the operator after one.
+    assert ("MovedPolicies-lock-AIDAEXAMPLE000000001" in message) == (command == "remediate")
