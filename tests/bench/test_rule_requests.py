@@ -35,19 +35,24 @@ def server(running_server: PagingServer) -> PagingServer:
     return running_server
 
 
-def _rule(server: PagingServer, event: str) -> dict:
+def _client(server: PagingServer, *argv: str) -> dict:
+    """Run ``python -m ARGV`` against the server, its counts reset first; its JSON answer."""
     server.reset_counts()
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tests.bench.clients", "rule", str(EVENTS / f"{event}.json")],
+        [sys.executable, "-m", *argv],
         cwd=ROOT,
         env=client_environment(server.endpoint),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def _rule(server: PagingServer, event: str) -> dict:
+    return _client(server, "tests.bench.clients", "rule", str(EVENTS / f"{event}.json"))
 
 
 def test_a_change_event_makes_one_config_request_and_no_iam_request(server):
@@ -96,18 +101,9 @@ def test_bulk_remediation_reads_the_account_once_and_stays_within_the_bound(runn
             ],
         }
     )
-    running_server.reset_counts()
-    done = subprocess.run(
-        [sys.executable, "-m", "no_direct_policies", "remediate", "--apply", "--format", "json"],
-        cwd=ROOT,
-        env=client_environment(running_server.endpoint),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert [r["Status"] for r in json.loads(done.stdout)["Results"]] == ["MOVED"] * 24
+    command = ("no_direct_policies", "remediate", "--apply", "--format", "json")
+    results = _client(running_server, *command)["Results"]
+    assert [result["Status"] for result in results] == ["MOVED"] * 24
     counts = running_server.counts()
     reads = sum(n for key, n in counts.items() if key.split(":")[1].startswith(("Get", "List")))
     writes = sum(counts.values()) - reads

@@ -433,24 +433,45 @@ def test_the_plans_summary_counts_the_changes_the_apply_makes(cli, iam, make_use
     assert f"Applied: 2 users moved, {made} IAM changes made (1 groups created" in apply.stderr
 
 
-def test_the_html_plan_shows_what_an_existing_group_carries(cli, iam, make_user):
+def _plan_as_drawn(cli, iam, user: str) -> tuple[list[dict], list[dict], list[dict]]:
+    """The plan of one user: the results, the HTML picture with what the account's read
+    says each group carries, and the picture without it."""
     from no_direct_policies.cli import audit
     from no_direct_policies.cli.remediate import account_snapshot, plan_picture
 
+    details = audit.AccountDetails()
+    list(audit.iter_user_details(iam, keep=details))
+    snapshot = account_snapshot(iam, details)
+    results = json.loads(cli("remediate", "--user", user, "--format", "json").stdout)["Results"]
+    known = plan_picture(results, lambda _result, group: snapshot.carried(group))
+    return results, known, plan_picture(results)
+
+
+def test_the_html_plan_shows_what_an_existing_group_carries(cli, iam, make_user):
     iam.create_group(GroupName="storage")
     iam.attach_group_policy(GroupName="storage", PolicyArn=S3_FULL)
     make_user("david", S3_FULL, EC2_READ)
     iam.add_user_to_group(GroupName="storage", UserName="david")
-    details = audit.AccountDetails()
-    list(audit.iter_user_details(iam, keep=details))
-    snapshot = account_snapshot(iam, details)
 
-    run = cli("remediate", "--user", "david", "--format", "json")
-    results = json.loads(run.stdout)["Results"]
-    picture = plan_picture(results, lambda _result, group: snapshot.carried(group))
-    without = plan_picture(results)
+    _, picture, without = _plan_as_drawn(cli, iam, "david")
 
     assert picture[0]["GroupPolicies"]["storage"] == [S3_FULL]
     assert without[0]["GroupPolicies"]["storage"] == []  # unknown: nothing is made up
     html = cli("remediate", "--user", "david", "--format", "html").stdout
     assert "storage" in html
+
+
+def test_the_html_plan_shows_all_a_group_it_completes_carries(cli, iam, make_user):
+    # An interrupted run's group holding part of its set, no members: shown with what it
+    # carries already and what the plan adds.
+    from no_direct_policies.move.plan import group_name
+
+    group = group_name("MovedPolicies-", [EC2_READ, S3_FULL], [])
+    iam.create_group(GroupName=group, Path="/config-remediation/")
+    iam.attach_group_policy(GroupName=group, PolicyArn=S3_FULL)
+    make_user("david", S3_FULL, EC2_READ)
+
+    results, picture, _ = _plan_as_drawn(cli, iam, "david")
+
+    assert results[0]["Groups"] == [group]
+    assert sorted(picture[0]["GroupPolicies"][group]) == sorted([EC2_READ, S3_FULL])

@@ -3,7 +3,6 @@ mid-run requires: the take-back, and the message of a take-back IAM keeps refusi
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 
@@ -94,29 +93,6 @@ def test_a_second_signal_does_not_swallow_a_failed_take_backs_instructions(
     assert EC2_READ in reaching(iam, "alice")  # the revoked policy still reaches alice
     assert "remove-user-from-group" in run.stderr, run.stderr
     assert "granted nothing" not in run.stderr, run.stderr
-
-
-# The HTML plan: a group the plan completes (an interrupted run's group holding part of
-# its set, no members) is shown with what it carries already and what the plan adds.
-def test_the_html_plan_shows_all_a_group_it_completes_carries(cli, iam, make_user):
-    from no_direct_policies.cli import audit
-    from no_direct_policies.cli.remediate import account_snapshot, plan_picture
-    from no_direct_policies.move.plan import group_name
-
-    group = group_name("MovedPolicies-", [EC2_READ, S3_FULL], [])
-    iam.create_group(GroupName=group, Path="/config-remediation/")
-    iam.attach_group_policy(GroupName=group, PolicyArn=S3_FULL)  # interrupted: part of it
-    make_user("david", S3_FULL, EC2_READ)
-    details = audit.AccountDetails()
-    list(audit.iter_user_details(iam, keep=details))
-    snapshot = account_snapshot(iam, details)
-
-    run = cli("remediate", "--user", "david", "--format", "json")
-    results = json.loads(run.stdout)["Results"]
-    picture = plan_picture(results, lambda _result, name: snapshot.carried(name))
-
-    assert results[0]["Groups"] == [group]
-    assert sorted(picture[0]["GroupPolicies"][group]) == sorted([EC2_READ, S3_FULL])
 
 
 @pytest.mark.parametrize("command", ["remediate", "undo"])
