@@ -3,9 +3,11 @@
 The first signal asks the run to stop after the user being moved (between users);
 a second one stops it before its next IAM call, leaving that user part-way, which
 the helper's order of actions makes safe: no policy is removed from a user before
-a group gives it, so its own changes take nothing away and grant nothing. Only the
-stretch from a join to the checks after it, and a take-back, finish first: stopping
-inside them could leave a policy someone revoked meanwhile granted. A rerun resumes.
+a group gives it, so its own changes take nothing away and grant nothing. The
+executor's critical sections finish first (``executor.in_critical_section``: from the
+first join to the checks before the first removal, what follows a removal that finds
+its policy gone, a take-back, the lock's release): stopping inside them could leave a
+policy someone revoked meanwhile granted. A rerun resumes.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ class StopRequests:
 
     def check_call_boundary(self, **_: Any) -> None:
         """A botocore ``before-call`` handler: a second signal stops before the next call,
-        unless the move is between a join and the checks after it, or taking back a
-        membership (``executor.in_critical_section``): then at the first call after that."""
+        unless the move is in a critical section (``executor.in_critical_section``): then
+        at the first call after it."""
         from no_direct_policies.move.executor import in_critical_section  # noqa: PLC0415
 
         if len(self.received) > 1 and not in_critical_section():

@@ -9,7 +9,7 @@ against that one read, and what each move creates is recorded here, so the next
 user with the same set reuses the group without reading it.
 
 The snapshot only plans. It is stale by design: what each write relies on is
-read again right before it, under the user's run lock (``request.apply_plan``
+read again right before it, under the user's run lock (``request.move_read_user``
 and ``executor``), exactly as when the helper remediates one user. A user whose
 direct policies changed since the snapshot is read again and re-planned.
 """

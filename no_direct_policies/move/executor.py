@@ -65,9 +65,10 @@ _CRITICAL: ContextVar[int] = ContextVar("critical", default=0)
 
 
 def in_critical_section() -> bool:
-    """Whether the move is between a join and the checks after it, or taking back a
-    membership: an operator's stop (``remediate``'s second Ctrl-C) waits until it ends,
-    since stopping there could leave a revoked or added policy granted."""
+    """Whether the move is in a stretch an operator's stop (``remediate``'s second Ctrl-C)
+    waits for: from the first join to the checks before the first removal, what follows
+    a removal that finds its policy gone, a take-back, the lock's release. Stopping there
+    could leave a revoked or added policy granted, or a stop's message unsaid."""
     return _CRITICAL.get() > 0
 
 

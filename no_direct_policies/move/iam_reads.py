@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from no_direct_policies.move.plan import (
     GroupState,
@@ -79,6 +79,9 @@ def config_user_name(config_client: ConfigServiceClient, user_id: str) -> str | 
         LOGGER.warning(
             "Config cannot find user %s (%s); finding it with ListUsers", user_id, error_code(error)
         )
+        return None
+    except BotoCoreError as error:  # no credentials or no endpoint for Config here
+        LOGGER.warning("Config cannot be asked (%s); finding %s with ListUsers", error, user_id)
         return None
     for resource in response.get("resourceIdentifiers", []):
         if resource.get("resourceId") == user_id and resource.get("resourceName"):

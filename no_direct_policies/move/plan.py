@@ -60,14 +60,19 @@ Invariants and how each is guaranteed:
    remediation of this user is in progress") unless the lock is older than
    ``LOCK_STALE_SECONDS`` (15 minutes, Lambda's maximum run time: its run
    crashed), which is then replaced. Under the lock the run reads the user's
-   direct policies, its groups (rule 4's GroupsPerUserQuota) and ``GetUser``
-   again; if they changed since the plan's read (a run that ended in between,
-   or the account's read in bulk), it reads the user anew and re-plans, and is
-   checked again before its first join. The lock is verified (``GetGroup``: the ``GroupId`` this run
-   created) before the first removal and before any take-back, and deleted at
-   the end however the run ends; a lock someone gave a member or a policy is
-   not deleted (IAM refuses ``DeleteGroup`` on it: ``DeleteConflict``) and the
-   run says so. The lock grants nothing and deleting an empty group removes
+   direct policies (and inline documents when moving them), its groups (rule
+   4's GroupsPerUserQuota), what each of its groups under the remediation path
+   or carrying one of its policies carries, and ``GetUser`` again; if any of
+   it changed since the plan's read (a run that ended in between, or the
+   account's read in bulk), it reads the user anew and re-plans, and is
+   checked again before its first join. The lock is verified (``GetGroup``:
+   the ``GroupId`` this run created) before the first removal and before any
+   take-back, and deleted at the end however the run ends, except when an
+   operator's second signal stops the command line there or the answer to its
+   ``CreateGroup`` is lost (both messages name the lock and the command that
+   deletes it). A lock someone gave a member or a policy is not deleted (IAM
+   refuses ``DeleteGroup`` on it: ``DeleteConflict``) and the run says so. The
+   lock grants nothing and deleting an empty group removes
    nothing from anyone. A dry run takes no lock.
 8. Take-backs - a membership this run added is removed again (the user leaves
    the group) when it would grant something: a policy revoked from the user
@@ -79,7 +84,9 @@ Invariants and how each is guaranteed:
    naming the membership, what it grants and the ``aws iam
    remove-user-from-group`` command that removes it.
 9. The checks right before each write (IAM has no conditional write):
-   - ``AttachGroupPolicy``/``PutGroupPolicy``: the group has no member (rule 2).
+   - ``AttachGroupPolicy``/``PutGroupPolicy``: the group has no member (rule 2),
+     unless it is already complete (a concurrent run for a user with the same
+     set finished it), when the write changes nothing.
    - ``AddUserToGroup``: the user's direct policies (and inline documents when
      moving them), then ``GetUser`` (the name still has the planned ID; IDs are
      never reused, so reads followed by a matching ``GetUser`` were of that
@@ -100,17 +107,19 @@ Invariants and how each is guaranteed:
      ``DeleteUserPolicy`` (changed: stop, nothing deleted); then ``GetUser``.
      No write comes between these reads and the first removal, so they are also
      its route check.
-   - Every later removal: ``ListGroupsForUser`` and what the groups that should carry
-     the policy carry (``ListAttachedGroupPolicies``, or the inline documents),
-     for a ``DeleteUserPolicy`` the user's document (``GetUserPolicy``: changed
-     means stop, nothing deleted), then ``GetUser``. If no group carries it any
+   - Every later removal: ``ListGroupsForUser``; for a ``DeleteUserPolicy`` the
+     user's document (``GetUserPolicy``: changed means a take-back where it
+     loses nothing, then stop, nothing deleted); what the groups that should
+     carry the policy carry (``ListAttachedGroupPolicies``, or the inline
+     documents); then ``GetUser``. If no group carries it any
      more the run stops and removes nothing for it.
    - A removal that finds its policy already gone (``NoSuchEntity``) was
      revoked right before it: a group of this run carrying it is taken back as
      in 8; if none does, it reaches the user as before, through its own group.
 10. Identity - on a ``GetUser`` that does not return the planned ID, the
    memberships added since the last confirmation are taken back (they may be a
-   new principal's), then the ID's current name is looked up (``ListUsers``):
+   new principal's), then the ID's current name is looked up (Config's record
+   confirmed by ``GetUser``, else ``ListUsers``):
    a user renamed mid-run is reported under its new name with the memberships
    it keeps, and told to re-run; a deleted user's groups stay in place, and a
    group without members grants nobody anything (a later run for a user with
@@ -137,11 +146,14 @@ tell who removed a policy):
 
 - Join window: a policy attached to a group after the check right before
   ``AddUserToGroup`` reaches the user from that call until the take-back right
-  after it (the group's re-read, the lock check and the removal: four calls).
+  after it (the group's re-read, the lock check and the removal: four calls;
+  for the j-th of several groups this run added, j + 3, since the user leaves
+  them in the order it joined them).
 - Revocation window: a policy revoked after the direct read before
-  ``AddUserToGroup`` reaches the user through the group until the direct read
-  after it (two calls, the group's re-read, in between); the run then takes
-  it back. An inline document rewritten is the old document's revocation.
+  ``AddUserToGroup`` reaches the user through the group until the take-back
+  that the next direct read leads to (for one group six calls after the join:
+  the group's re-read, the direct read, ``GetUser``, the lock check and the
+  removal). An inline document rewritten is the old document's revocation.
 - Removal window: a route removed (the user taken out of the group, or the
   policy detached from it) after the ``ListGroupsForUser`` of the check before
   a removal and before the removal itself is not seen: the user loses that
@@ -152,8 +164,10 @@ tell who removed a policy):
 - Completion window: a member added to a group between the ``GetGroup`` right
   before a policy is added to it and that write gets the policy (one call).
 - Document window: an inline document rewritten between the ``GetUserPolicy``
-  right before a ``DeleteUserPolicy`` and the delete is deleted (two calls, the
-  ``GetUser`` between); the group carries the document as it was before.
+  of the check before a ``DeleteUserPolicy`` and the delete is deleted (two
+  calls for the first removal, the ``GetUser`` between; for a later one also
+  the reads of the groups' inline documents); the group carries the document
+  as it was before.
 - An AWS error (or a lost answer) stops the run where it is: its own changes
   took nothing away and granted nothing, but a change someone else made since
   its last check is not seen; during a take-back the stop names the membership
@@ -161,8 +175,9 @@ tell who removed a policy):
   ``CreateGroup`` names the lock and the command that deletes it.
 - Identity window: a user replaced under its name between the ``GetUser`` and
   the write right after it: a detach or delete then acts on the new principal
-  (removing, never granting); an ``AddUserToGroup`` is undone by the check
-  right after it.
+  (removing, never granting); an ``AddUserToGroup`` is undone at the next
+  ``GetUser`` (before the next join, or in the reads before the first removal:
+  up to eight calls later for one group).
 - Lock take-over race: two runs that find the same stale lock at once can each
   delete it and create their own, one deleting the other's fresh lock; both
   then believe they hold it until their next lock check (before the first

@@ -153,7 +153,7 @@ def remediation_bound(k: int, per_group: int = POLICIES_PER_GROUP) -> tuple[int,
     (ListAttachedUserPolicies, ListGroupsForUser, GetAccountSummary, and one GetGroup
     per group to know it does not exist yet: 3 + m); creating the groups (CreateGroup per
     group, and per policy a GetGroup, no member yet, and an AttachGroupPolicy: m + k
-    writes, k reads), before the user's lock is taken.
+    writes, k reads), after the user's lock is taken.
     """
     m = math.ceil(k / per_group)
     reads, writes = move_bound(k, per_group)

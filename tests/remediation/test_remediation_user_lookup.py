@@ -173,6 +173,27 @@ def test_config_that_cannot_be_asked_here_falls_back_to_list_users(
     assert code in caplog.text
 
 
+def test_config_without_credentials_or_endpoint_falls_back_to_list_users(
+    iam, make_user, config_client, iam_calls, *, caplog
+):
+    # A command line run with --profile or --endpoint-url asks Config with the default
+    # settings when a user is renamed mid-run; none there means ListUsers, not a stop.
+    from botocore.exceptions import NoCredentialsError
+
+    user_id = make_user("jack")["UserId"]
+
+    def no_credentials(**_kwargs: Any) -> None:
+        raise NoCredentialsError
+
+    config_client.meta.events.register("before-call.config.ListDiscoveredResources", no_credentials)
+    iam_calls.clear()
+    with caplog.at_level(logging.WARNING, logger=iam_reads.__name__):
+        assert find_user_name(iam, user_id, config_client) == "jack"
+
+    assert iam_calls == {"ListUsers": 1}
+    assert "Config cannot be asked" in caplog.text
+
+
 @pytest.mark.parametrize("code", ["ThrottlingException", "ValidationException"])
 def test_other_config_errors_surface_and_nothing_is_listed(
     iam, make_user, config_client, iam_calls, code
