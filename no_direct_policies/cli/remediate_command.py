@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from no_direct_policies.cli import accounts, audit, interruption, organization, output
 from no_direct_policies.cli.change_log import ChangeLog
@@ -24,6 +24,9 @@ from no_direct_policies.cli.organization import Account
 from no_direct_policies.cli.progress import Progress
 from no_direct_policies.compliance import RuleOptions, UserPolicies
 from no_direct_policies.findings.model import Finding
+
+if TYPE_CHECKING:
+    from no_direct_policies.move.account_snapshot import AccountSnapshot
 
 
 class _Workload:
@@ -193,7 +196,7 @@ class _RemediationRun:
         self.failures: list[dict[str, Any]] = []
         self.findings: list[Finding] = []
         self.account: str | None = None
-        self.snapshots: dict[str | None, Any] = {}  # by account: what its groups carry
+        self.snapshots: dict[str | None, AccountSnapshot] = {}  # by account
         self.finished = False
         label = "applying" if self.apply else "planning"
         self.progress = Progress(stderr, label, unit="users")

@@ -32,7 +32,9 @@ from no_direct_policies.move.iam_reads import (
     attached_user_policy_arns,
     error_code,
     group_inline_policies,
+    group_pages,
     group_policies,
+    member_names,
     read_group,
     user_group_names,
     user_id_of,
@@ -59,8 +61,7 @@ VERIFY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # read-back retries while IAM becomes cons
 TAKE_BACK_DELAYS = (0.5, 1.0, 2.0, 4.0)  # retries of a RemoveUserFromGroup that failed
 
 _NAMES_USER = ("AddUserToGroup", "DetachUserPolicy", "DeleteUserPolicy")
-# How deep the run is in a stretch that must not be cut short: from a user's joins to the
-# checks after them, and a take-back (``in_critical_section``).
+# How deep the run is in a stretch an operator's stop waits for (``in_critical_section``).
 _CRITICAL: ContextVar[int] = ContextVar("critical", default=0)
 
 
@@ -114,6 +115,11 @@ def perform_action(iam_client: IAMClient, action: Action, specs: Mapping[str, Gr
         check_group(spec, state)
         return False
     return bool(action["Action"] == "CreateGroup")
+
+
+def _code_or_text(error: ClientError | BotoCoreError) -> str:
+    """An AWS error's code, or what botocore said when there was no answer."""
+    return error_code(error) if isinstance(error, ClientError) else str(error)
 
 
 def describe_error(error: ClientError | BotoCoreError) -> str:
@@ -328,10 +334,9 @@ class RunLock:
         except (ClientError, BotoCoreError) as error:
             if isinstance(error, ClientError) and error_code(error) == "NoSuchEntity":
                 return ""  # someone deleted it: nothing is left to release
-            what = error_code(error) if isinstance(error, ClientError) else str(error)
             return (
                 f"AWS error The run lock group {self.name} could not be deleted "
-                f"({what}). "
+                f"({_code_or_text(error)}). "
                 "It has no member and no policy, so it grants nothing; until it is deleted "
                 "(or for 15 minutes) runs for this user are refused. Delete it: "
                 f"aws iam delete-group --group-name {self.name}"
@@ -491,8 +496,13 @@ class MoveRun:
         user), is read whole (``read_group``): ``check_group`` accepts it complete, or
         partial without members, and nothing beyond its set.
         """
-        state = self._members_only(group) if group in self.created else None
-        if state is None or state.member_names:  # members: what does the group carry?
+        state = None
+        if group in self.created:  # what it carries is what this run put there: members only
+            pages = group_pages(self.iam, group)
+            members = member_names(pages) if pages is not None else frozenset()
+            if pages is not None and not members:
+                state = GroupState(group, self._spec[group.lower()].path, frozenset())
+        if state is None:  # another's group, members, or gone: read it whole
             state = read_group(self.iam, group)
         if state is None:
             self.stop(
@@ -503,18 +513,6 @@ class MoveRun:
             check_group(self._spec[group.lower()], state)
         except RemediationRefused as refusal:
             self.stop(f"{refusal.reason} This was read right before adding to it.")
-
-    def _members_only(self, group: str) -> GroupState | None:
-        """A group this run created, as far as the check needs it: its members (one call)."""
-        try:
-            pages = list(self.iam.get_paginator("get_group").paginate(GroupName=group))
-        except ClientError as error:
-            if error_code(error) == "NoSuchEntity":
-                return None
-            raise
-        spec = self._spec[group.lower()]
-        members = frozenset(user["UserName"] for page in pages for user in page["Users"])
-        return GroupState(group, spec.path, frozenset(), member_names=members)
 
     # --- Joining a group ---------------------------------------------------------
 
@@ -741,24 +739,23 @@ class MoveRun:
     def _differs(self, direct: _Direct) -> bool:
         """Whether a moved policy left the user or an inline document it moves changed."""
         revoked_arns, revoked_inline = self._revoked(direct)
+        return bool(revoked_arns or revoked_inline or self._rewritten(direct))
+
+    def _rewritten(self, direct: _Direct) -> list[str]:
+        """The moved inline policies still on the user under their name, with another document."""
         names = {p.name for p in direct.inline}
-        changed = any(
-            p.name in names and p not in direct.inline and p.name not in self.removed_inline
+        return sorted(
+            p.name
             for p in self.plan.moved_inline_policies
+            if p.name in names and p not in direct.inline and p.name not in self.removed_inline
         )
-        return bool(revoked_arns or revoked_inline or changed)
 
     def _after_direct_read(self, direct: _Direct) -> None:
         revoked_arns, revoked_inline = self._revoked(direct)
         if revoked_arns or revoked_inline:
             self._take_back(revoked_arns, revoked_inline, direct)
-        names = {p.name for p in direct.inline}
-        rewritten = sorted(
-            p.name
-            for p in self.plan.moved_inline_policies
-            if p.name in names and p not in direct.inline and p.name not in self.removed_inline
-        )
-        if rewritten:  # covered by a group of the user's own: nothing to take back
+        # Covered by a group of the user's own: nothing to take back, only a stop.
+        if rewritten := self._rewritten(direct):
             self.stop(
                 f"inline policy {', '.join(rewritten)} of {self.user_name} was rewritten during "
                 "the remediation; the new document stays on the user and nothing was removed "
@@ -935,10 +932,9 @@ class MoveRun:
                 if delay is not None:
                     self.sleep(delay)
                     continue
-                code = error_code(error) if isinstance(error, ClientError) else str(error)
                 raise RemediationStopped(
                     f"Removing {self.user_name} from {group} failed "
-                    f"({code}, {len(TAKE_BACK_DELAYS) + 1} attempts): "
+                    f"({_code_or_text(error)}, {len(TAKE_BACK_DELAYS) + 1} attempts): "
                     f"{self.user_name} is still in {group}, which grants it {grants}. Remove "
                     "that membership now: aws iam remove-user-from-group --group-name "
                     f"{group} --user-name {self.user_name} - then run the remediation again. "

@@ -206,21 +206,33 @@ def group_policies(
         raise
 
 
-def read_group(iam_client: IAMClient, group_name: str) -> GroupState | None:
-    """A group's path, members, attached and inline policies; None if it does not exist."""
+def group_pages(iam_client: IAMClient, group_name: str) -> list[Any] | None:
+    """Every page of ``GetGroup`` (the group, then its members); None if no such group."""
     try:
-        pages = list(iam_client.get_paginator("get_group").paginate(GroupName=group_name))
+        return list(iam_client.get_paginator("get_group").paginate(GroupName=group_name))
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
             return None
         raise
+
+
+def member_names(pages: list[Any]) -> frozenset[str]:
+    """The members' names across ``GetGroup``'s pages."""
+    return frozenset(user["UserName"] for page in pages for user in page["Users"])
+
+
+def read_group(iam_client: IAMClient, group_name: str) -> GroupState | None:
+    """A group's path, members, attached and inline policies; None if it does not exist."""
+    pages = group_pages(iam_client, group_name)
+    if pages is None:
+        return None
     return GroupState(
         # IAM finds a group whatever the case of the name asked for; keep the group's own name.
         name=pages[0]["Group"]["GroupName"],
         path=pages[0]["Group"]["Path"],
         policy_arns=_attached_group_policies(iam_client, group_name),
         inline_policies=_inline_policies(iam_client, "group", group_name),
-        member_names=frozenset(user["UserName"] for page in pages for user in page["Users"]),
+        member_names=member_names(pages),
     )
 
 

@@ -304,27 +304,10 @@ def _changed_under_lock(
     be planned as covering it.
     """
     name = user.user_name
-    known = {group.name.lower(): group for group in user.groups}
     try:
         attached = frozenset(attached_user_policy_arns(iam_client, name))
         inline = user_inline_policies(iam_client, name) if options.move_inline_policies else None
-        groups = user_group_paths(iam_client, name)
-        same_groups = {group.lower() for group in groups} == set(known)
-        moved = set(user.attached_policy_arns) | {p.document for p in user.inline_policies}
-        for group, path in groups.items():
-            state = known.get(group.lower())
-            if not same_groups or state is None:
-                break
-            carries = {p.document for p in state.inline_policies} | state.policy_arns
-            if path == options.group_path or carries & moved:
-                carried = group_policies(iam_client, group)
-                # Inline policies count where the plan reads them: remediation groups
-                # (rule 2) and, when inline policies move, every covering group.
-                inline_counts = path == options.group_path or options.move_inline_policies
-                same_groups = carried is not None and (
-                    carried[0] == state.policy_arns
-                    and (not inline_counts or carried[1] == state.inline_policies)
-                )
+        same_groups = _groups_as_planned(iam_client, user, options)
     except ClientError as error:
         raise user_gone(iam_client, error, name, user.user_id, _RENAMED) from error
     found = user_id_of(iam_client, name)
@@ -338,6 +321,31 @@ def _changed_under_lock(
     if attached == frozenset(user.attached_policy_arns) and same_inline and same_groups:
         return None
     return _read_user(iam_client, name, user.user_id, options)
+
+
+def _groups_as_planned(iam_client: IAMClient, user: UserState, options: MoveOptions) -> bool:
+    """Whether the user is in the groups ``user`` has, and those the plan relies on (under
+    the remediation path, or carrying one of its policies) carry what ``user`` has them
+    carry; stops reading at the first difference."""
+    known = {group.name.lower(): group for group in user.groups}
+    groups = user_group_paths(iam_client, user.user_name)
+    if {group.lower() for group in groups} != set(known):
+        return False
+    moved = set(user.attached_policy_arns) | {p.document for p in user.inline_policies}
+    for group, path in groups.items():
+        state = known[group.lower()]
+        carries = {p.document for p in state.inline_policies} | state.policy_arns
+        if path != options.group_path and not carries & moved:
+            continue
+        carried = group_policies(iam_client, group)
+        # Inline policies count where the plan reads them: remediation groups (rule 2)
+        # and, when inline policies move, every covering group.
+        inline_counts = path == options.group_path or options.move_inline_policies
+        if carried is None or carried[0] != state.policy_arns:
+            return False
+        if inline_counts and carried[1] != state.inline_policies:
+            return False
+    return True
 
 
 def _read_user(
